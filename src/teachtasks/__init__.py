@@ -1,0 +1,71 @@
+"""teachtasks: a small, real background-task engine, and the course that builds it.
+
+The pieces, each in the module named after it:
+
+* ``definition``: what a task is (``TaskDefinition``, ``@task``, ``RetryPolicy``)
+* ``run``: one execution of it, its ``Status`` and the transition table, the
+  lifecycle log
+* ``events``: ``EventBus``, so that "something happened" starts work
+* ``manager``: ``TaskManager``, the management API (trigger, emit, list, abort...)
+* ``runner``: ``Runner``, the pool of workers that executes runs
+* ``context`` / ``controller``: what a run sees, and how it steers itself
+* ``clock``: ``RealClock`` and ``SimulatedClock``
+* ``stores``: where runs live (``MemoryStore``)
+* ``errors``: every failure by name
+"""
+
+from .clock import Clock, RealClock, SimulatedClock
+from .context import Context, RunLogger, RunState
+from .controller import Aborted, Continue, Controller, Done, Error, Response
+from .definition import NO_RETRY, RetryPolicy, TaskDefinition, task
+from .errors import (
+    ConfigurationError,
+    DefinitionInUseError,
+    DuplicateDefinitionError,
+    IllegalTransitionError,
+    InputValidationError,
+    InvalidArgumentError,
+    InvalidDefinitionError,
+    LeaseLostError,
+    MaxIterationsError,
+    PayloadNotJSONError,
+    RunNotFoundError,
+    StoreError,
+    TeachtasksError,
+    TimeBudgetExceededError,
+    TriggerRefusedError,
+    UnknownDefinitionError,
+)
+from .events import EventBus
+from .manager import Refusal, TaskManager, random_ids, sequential_ids
+from .payload import check_json
+from .run import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    TRANSITIONS,
+    LifecycleEntry,
+    LogRecord,
+    Run,
+    Status,
+    Step,
+    can_transition,
+    check_transition,
+)
+from .runner import Runner
+from .stores import DefinitionRecord, MemoryStore, RunFilter, Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVE_STATUSES", "FINAL_STATUSES", "NO_RETRY", "TRANSITIONS", "Aborted", "Clock",
+    "ConfigurationError", "Context", "Continue", "Controller", "DefinitionInUseError",
+    "DefinitionRecord", "Done", "DuplicateDefinitionError", "Error", "EventBus",
+    "IllegalTransitionError", "InputValidationError", "InvalidArgumentError",
+    "InvalidDefinitionError", "LeaseLostError", "LifecycleEntry", "LogRecord",
+    "MaxIterationsError", "MemoryStore", "PayloadNotJSONError", "RealClock", "Refusal",
+    "Response", "RetryPolicy", "Run", "RunFilter", "RunLogger", "RunNotFoundError", "RunState",
+    "Runner", "SimulatedClock", "Status", "Step", "Store", "StoreError", "TaskDefinition",
+    "TaskManager", "TeachtasksError", "TimeBudgetExceededError", "TriggerRefusedError",
+    "UnknownDefinitionError", "can_transition", "check_json", "check_transition", "random_ids",
+    "sequential_ids", "task",
+]

@@ -1,0 +1,91 @@
+"""The clock the engine reads: real, or simulated.
+
+Why the engine never calls ``time.time()`` itself: lessons about time should
+not depend on how fast the learner's laptop is. Every timestamp, delay, retry
+backoff and time budget goes through a ``Clock``. ``RealClock`` is the wall
+clock. ``SimulatedClock`` only moves when told to: a task that "sleeps" for an
+hour finishes in microseconds, and the same scenario yields the same lifecycle
+log, to the last digit, on every run and every machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+from .errors import InvalidArgumentError
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the engine needs from a clock."""
+
+    simulated: bool
+
+    def now(self) -> float:
+        """Seconds since the clock's epoch."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass (really, or on paper)."""
+        ...
+
+
+def _check_seconds(seconds: float) -> float:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        raise InvalidArgumentError(f"seconds must be a number, not {type(seconds).__name__}")
+    if seconds != seconds or seconds < 0:
+        raise InvalidArgumentError(f"seconds must be zero or more, not {seconds!r}")
+    return float(seconds)
+
+
+class RealClock:
+    """The wall clock: ``time.time()`` and ``time.sleep()``."""
+
+    simulated = False
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(_check_seconds(seconds))
+
+    def __repr__(self) -> str:
+        return "RealClock()"
+
+
+class SimulatedClock:
+    """A clock that starts at ``start`` and moves only by ``sleep``/``advance``/``set``.
+
+    It is meant for one thread at a time: the runner's step mode
+    (``Runner.run_until_idle``) drives it. Worker threads need a ``RealClock``.
+    """
+
+    simulated = True
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> float:
+        """Move forward by ``seconds``; returns the new time."""
+        seconds = _check_seconds(seconds)
+        with self._lock:
+            self._now = round(self._now + seconds, 9)
+            return self._now
+
+    def set(self, when: float) -> None:
+        """Jump to ``when``. The runner's simulation uses it to put each virtual
+        worker at its own point in time; going back is allowed for that reason."""
+        with self._lock:
+            self._now = float(when)
+
+    def __repr__(self) -> str:
+        return f"SimulatedClock(now={self._now:g})"

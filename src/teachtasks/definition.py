@@ -1,0 +1,201 @@
+"""Task definitions: what a task is, before anything runs.
+
+A definition is the recipe; a run is one time the recipe is cooked. It says:
+who it is (``id``, ``title``, ``description``), what to do (``run``, a function
+given a context and a controller), how far it may go (``max_iterations``, a
+time budget per iteration, a retry policy), which events start it, how to check
+its input, and what to do at the big moments of a run's life (hooks).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidDefinitionError
+from .payload import JSON
+from .stores.base import DefinitionRecord
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .controller import Controller
+    from .run import Run
+
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+EVENT_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,199}$")
+
+RunFunction = Callable[["Context", "Controller"], Any]
+RunHook = Callable[["Run"], Any]
+HOOK_NAMES = ("on_before_trigger", "on_done", "on_error", "on_abort", "on_max_iterations")
+
+
+def check_id(value: object, what: str = "definition id") -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise InvalidDefinitionError(
+            f"{what} {value!r} is not valid: start with a letter, then letters, digits, "
+            "'_', '.' or '-', at most 100 characters (for example 'send-welcome-email')"
+        )
+    return value
+
+
+def check_event_name(value: object) -> str:
+    if not isinstance(value, str) or not EVENT_PATTERN.match(value):
+        raise InvalidDefinitionError(
+            f"event name {value!r} is not valid: start with a letter, then letters, digits, "
+            "'_', '.', ':' or '-' (for example 'user.signed_up')"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When an exception escapes ``run``, try the iteration again, up to
+    ``max_attempts`` tries in all, waiting ``backoff * factor**(attempt-1)``
+    seconds (at most ``max_backoff``), give or take ``jitter`` (a fraction), so
+    that many failing runs do not all come back at the same instant.
+    Only exceptions of the ``retry_on`` types are retried."""
+
+    max_attempts: int = 1
+    backoff: float = 1.0
+    factor: float = 2.0
+    max_backoff: float = 300.0
+    jitter: float = 0.1
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise InvalidDefinitionError("retry max_attempts must be a whole number")
+        if not 1 <= self.max_attempts <= 1000:
+            raise InvalidDefinitionError(
+                f"retry max_attempts must be between 1 and 1000, not {self.max_attempts}"
+            )
+        for name in ("backoff", "factor", "max_backoff", "jitter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidDefinitionError(f"retry {name} must be a number")
+            if not math.isfinite(value) or value < 0:
+                raise InvalidDefinitionError(f"retry {name} must be zero or more, not {value}")
+        if self.factor < 1:
+            raise InvalidDefinitionError(f"retry factor must be at least 1, not {self.factor}")
+        if self.jitter > 1:
+            raise InvalidDefinitionError(f"retry jitter is a fraction 0..1, not {self.jitter}")
+        retry_on = self.retry_on
+        if isinstance(retry_on, type):
+            retry_on = (retry_on,)
+            object.__setattr__(self, "retry_on", retry_on)
+        if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on):
+            raise InvalidDefinitionError("retry_on must be exception classes")
+
+    def should_retry(self, error: BaseException, attempt: int) -> bool:
+        return attempt < self.max_attempts and isinstance(error, self.retry_on)
+
+    def delay(self, attempt: int, seed: str = "") -> float:
+        """Seconds to wait after failed try number ``attempt``. The jitter is
+        drawn from a generator seeded with ``seed`` (the run id), so a
+        simulated scenario repeats exactly."""
+        base = min(self.max_backoff, self.backoff * self.factor ** (attempt - 1))
+        if self.jitter:
+            spread = random.Random(f"{seed}:{attempt}").uniform(-self.jitter, self.jitter)
+            base *= 1 + spread
+        return round(max(0.0, base), 6)
+
+    def describe(self) -> dict[str, JSON]:
+        return {
+            "max_attempts": self.max_attempts, "backoff": self.backoff, "factor": self.factor,
+            "max_backoff": self.max_backoff, "jitter": self.jitter,
+            "retry_on": [t.__name__ for t in self.retry_on],
+        }
+
+
+NO_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinition:
+    """A task the runner knows how to run. Build one directly, or with
+    ``@manager.task(...)`` / ``@task(...)``."""
+
+    id: str
+    run: RunFunction
+    title: str = ""
+    description: str = ""
+    max_iterations: int = 10
+    #: seconds one iteration may take (a serverless function's time limit in the
+    #: real product); ``controller.is_close_to_timeout()`` measures against it
+    budget_seconds: float = 60.0
+    retry: RetryPolicy = NO_RETRY
+    events: tuple[str, ...] = ()
+    #: called with the input at trigger time; raise (ValueError, TypeError, ...)
+    #: to reject it
+    validate: Callable[[JSON], Any] | None = None
+    on_before_trigger: Callable[[JSON], Any] | None = None
+    on_done: RunHook | None = None
+    on_error: RunHook | None = None
+    on_abort: RunHook | None = None
+    on_max_iterations: RunHook | None = None
+
+    def __post_init__(self) -> None:
+        check_id(self.id)
+        if not callable(self.run):
+            raise InvalidDefinitionError(f"definition {self.id!r}: run must be a function")
+        if not isinstance(self.title, str) or not isinstance(self.description, str):
+            raise InvalidDefinitionError(f"definition {self.id!r}: title and description are text")
+        if not self.title:
+            object.__setattr__(self, "title", self.id.replace("-", " ").replace("_", " "))
+        mi = self.max_iterations
+        if isinstance(mi, bool) or not isinstance(mi, int) or not 1 <= mi <= 100_000:
+            raise InvalidDefinitionError(
+                f"definition {self.id!r}: max_iterations must be a whole number from 1 to "
+                f"100000, not {mi!r}"
+            )
+        b = self.budget_seconds
+        if isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b) or b <= 0:
+            raise InvalidDefinitionError(
+                f"definition {self.id!r}: budget_seconds must be a positive number, not {b!r}"
+            )
+        if not isinstance(self.retry, RetryPolicy):
+            raise InvalidDefinitionError(f"definition {self.id!r}: retry must be a RetryPolicy")
+        events = (self.events,) if isinstance(self.events, str) else tuple(self.events)
+        object.__setattr__(self, "events", tuple(check_event_name(e) for e in events))
+        for name in ("validate", *HOOK_NAMES):
+            hook = getattr(self, name)
+            if hook is not None and not callable(hook):
+                raise InvalidDefinitionError(f"definition {self.id!r}: {name} must be a function")
+
+    def record(self) -> DefinitionRecord:
+        """The data part, for a store."""
+        return DefinitionRecord(
+            id=self.id, title=self.title, description=self.description, events=self.events,
+            max_iterations=self.max_iterations, budget_seconds=float(self.budget_seconds),
+            retry=self.retry.describe(),
+        )
+
+
+def task(
+    id: str,  # noqa: A002 - the concept's own name
+    *,
+    title: str = "",
+    description: str = "",
+    events: tuple[str, ...] | list[str] | str = (),
+    max_iterations: int = 10,
+    budget_seconds: float = 60.0,
+    retry: RetryPolicy = NO_RETRY,
+    **hooks: Any,
+) -> Callable[[RunFunction], TaskDefinition]:
+    """Decorator: turn a ``run(context, controller)`` function into a definition.
+
+    The docstring of the function becomes the description when none is given.
+    """
+
+    def make(fn: RunFunction) -> TaskDefinition:
+        return TaskDefinition(
+            id=id, run=fn, title=title, description=description or (fn.__doc__ or "").strip(),
+            events=tuple([events] if isinstance(events, str) else events),
+            max_iterations=max_iterations, budget_seconds=budget_seconds, retry=retry, **hooks,
+        )
+
+    return make

@@ -1,0 +1,85 @@
+"""JSON-only payloads: checked where they enter, copied so nobody shares them.
+
+Why JSON and never pickle: a run's input crosses from the code that triggers it
+to a worker that may live in another process, on another machine, after a
+restart. JSON is data only; unpickling runs code chosen by whoever wrote the
+bytes (Celery's CVE-2021-23727 is the real case the course shows). So every
+input, output, state value and event payload is checked here, and the error
+names the exact key that JSON cannot hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import PayloadNotJSONError
+
+JSON = Any  # a value made of dict (str keys), list, str, int, float, bool, None
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _path(where: str, parts: list[str]) -> str:
+    return where + "".join(parts)
+
+
+def _walk(value: Any, where: str, parts: list[str], seen: set[int]) -> None:
+    if isinstance(value, _SCALARS):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PayloadNotJSONError(
+                _path(where, parts), f"is {value!r}, which JSON cannot hold; use None or a string"
+            )
+        return
+    if isinstance(value, dict | list | tuple):
+        if id(value) in seen:
+            raise PayloadNotJSONError(_path(where, parts), "contains itself (a cycle)")
+        seen.add(id(value))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise PayloadNotJSONError(
+                        _path(where, parts),
+                        f"has the key {key!r} of type {type(key).__name__}; "
+                        "JSON object keys must be strings",
+                    )
+                _walk(item, where, [*parts, f"[{key!r}]"], seen)
+        else:
+            for index, item in enumerate(value):
+                _walk(item, where, [*parts, f"[{index}]"], seen)
+        seen.discard(id(value))
+        return
+    hint = ""
+    name = type(value).__name__
+    if name in {"datetime", "date", "time"}:
+        hint = " (store value.isoformat() instead)"
+    elif isinstance(value, bytes | bytearray):
+        hint = " (decode it to text, or base64 it)"
+    elif isinstance(value, set | frozenset):
+        hint = " (use a sorted list)"
+    raise PayloadNotJSONError(
+        _path(where, parts), f"is a {name}, which JSON cannot hold{hint}"
+    )
+
+
+def check_json(value: Any, where: str = "payload") -> JSON:
+    """Return a private JSON copy of ``value``, or raise ``PayloadNotJSONError``.
+
+    ``where`` names the value in the error, for example ``input`` gives
+    ``input['user']['born'] is a datetime, which JSON cannot hold``.
+    Tuples become lists, as they would after a trip through any queue.
+    """
+    _walk(value, where, [], set())
+    if isinstance(value, _SCALARS) or isinstance(value, float):
+        return value
+    return json.loads(json.dumps(value))
+
+
+def copy_json(value: JSON) -> JSON:
+    """A cheap deep copy of a value already known to be JSON."""
+    if value is None or isinstance(value, _SCALARS) or isinstance(value, float):
+        return value
+    return json.loads(json.dumps(value))

@@ -1,0 +1,410 @@
+"""The runner: takes pending runs and executes them, one iteration at a time.
+
+It is the notebook-3 runner grown up. The loop of one worker is::
+
+    while not stopping:
+        run = store.claim(worker)          # the next due run, held by this worker
+        if run is None: wait for work
+        else: execute(run, worker)         # one iteration
+
+and ``execute`` is the heart of the whole library:
+
+1. guard: an unknown definition fails the run; an abort that came while the
+   run waited ends it before anything runs;
+2. count: the next iteration (or the next attempt of this one, after a retry);
+3. build the context and the controller and call ``definition.run``;
+4. apply the response: done -> success, continue -> the next iteration
+   later, error -> failed, aborted -> aborted; an exception is retried with
+   backoff or fails the run; an iteration over its time budget fails; asking
+   to continue past ``max_iterations`` fails;
+5. fire the hook that fits (``on_done``, ``on_error``, ``on_abort``,
+   ``on_max_iterations``).
+
+Two ways to drive it:
+
+* **threads**: ``start()`` a pool of worker threads (the concurrency limit is
+  their number), ``wait_idle()``, ``stop()`` (in-flight iterations finish);
+* **steps**: ``step()`` does one iteration in the calling thread, and
+  ``run_until_idle()`` steps until nothing is left. On a ``SimulatedClock``
+  the pool is simulated: each worker has its own point in time, every
+  iteration runs whole on one worker, and the same scenario gives the same
+  lifecycle log every time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .context import Context
+from .controller import RESPONSES, Aborted, Continue, Controller, Done, Error, Response
+from .definition import TaskDefinition
+from .errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    LeaseLostError,
+    MaxIterationsError,
+    TimeBudgetExceededError,
+)
+from .manager import TaskManager
+from .payload import JSON
+from .run import ACTIVE_STATUSES, LifecycleEntry, Run, Status, Step
+
+
+def _error_dict(error: BaseException | Error) -> dict[str, str]:
+    if isinstance(error, Error):
+        return {"type": error.type, "message": error.message}
+    return {"type": type(error).__name__, "message": str(error)}
+
+
+class Runner:
+    """A pool of workers that executes the runs of one ``TaskManager``."""
+
+    def __init__(
+        self,
+        manager: TaskManager,
+        *,
+        workers: int = 4,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
+            raise InvalidArgumentError(f"workers must be a whole number from 1 to 256, not {workers!r}")
+        for name, value in (("lease_seconds", lease_seconds), ("poll_interval", poll_interval)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InvalidArgumentError(f"{name} must be a positive number, not {value!r}")
+        self.manager = manager
+        self.store = manager.store
+        self.clock = manager.clock
+        self.workers = workers
+        self.worker_names = [f"worker-{i}" for i in range(1, workers + 1)]
+        self.lease_seconds = float(lease_seconds)
+        self.poll_interval = float(poll_interval)
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._held: dict[str, str] = {}
+        self._held_lock = threading.Lock()
+        self._last_reap: float | None = None
+        #: unexpected errors a worker thread met (and survived), for inspection
+        self.errors: list[str] = []
+        manager.on_new_run(self._on_new_run)
+
+    # ---- one iteration ------------------------------------------------------------
+    def execute(self, run: Run, worker: str) -> Run:
+        """Execute one iteration of ``run``, which ``worker`` has just claimed.
+        Returns the run as it stands afterwards."""
+        manager, clock = self.manager, self.clock
+        now = clock.now()
+        definition = manager._definitions.get(run.definition_id)
+        try:
+            if definition is None:
+                return self._finish(run, worker, Status.FAILED, now, error={
+                    "type": "UnknownDefinitionError",
+                    "message": f"no task definition with id {run.definition_id!r} in this process",
+                })
+            if run.abort_requested:
+                return self._finish(run, worker, Status.ABORTED, now, definition=definition,
+                                    reason="abort requested before the iteration started")
+
+            # count: a retry repeats this iteration, anything else starts the next one
+            if run.retry_pending:
+                iteration, attempt = run.iterations, run.attempt + 1
+            else:
+                iteration, attempt = run.iterations + 1, 1
+            run = self.store.update(run.id, {
+                "iterations": iteration, "attempt": attempt, "retry_pending": False,
+            }, [LifecycleEntry(run.id, run.definition_id, Step.ITERATION_STARTED, now,
+                               Status.RUNNING, worker=worker, attempt=attempt,
+                               iteration=iteration)], worker=worker, now=now)
+
+            # build the context and the controller, and call run
+            context = Context(run, manager=manager, worker=worker)
+            controller = Controller(
+                run, store=self.store, clock=clock, worker=worker,
+                budget_seconds=definition.budget_seconds, started_at=now,
+                lease_seconds=self.lease_seconds,
+            )
+            response: Response | None = None
+            failure: BaseException | None = None
+            try:
+                result = definition.run(context, controller)
+                response = result if isinstance(result, Done | Continue | Error | Aborted) \
+                    else RESPONSES.done(result)
+            except LeaseLostError:
+                raise
+            except Exception as exc:
+                failure = exc
+            return self._apply(run, worker, definition, response, failure, started=now)
+        except LeaseLostError:
+            # Our lease expired while we worked and another worker took the run
+            # over: what we did no longer counts, and the run is theirs now.
+            return self.store.get_run(run.id)
+
+    def _apply(
+        self,
+        run: Run,
+        worker: str,
+        definition: TaskDefinition,
+        response: Response | None,
+        failure: BaseException | None,
+        *,
+        started: float,
+    ) -> Run:
+        end = self.clock.now()
+        elapsed = end - started
+        if failure is None and elapsed > definition.budget_seconds and not isinstance(
+            response, Aborted
+        ):
+            response, failure = None, TimeBudgetExceededError(
+                f"iteration {run.iterations} took {elapsed:g}s, over its "
+                f"{definition.budget_seconds:g}s budget; check controller.is_close_to_timeout() "
+                "and return continue_ in time"
+            )
+        abort_requested = self.store.get_run(run.id).abort_requested
+
+        if isinstance(response, Done):
+            return self._finish(run, worker, Status.SUCCESS, end, definition=definition,
+                                output=response.output)
+        if isinstance(response, Aborted) or abort_requested:
+            return self._finish(run, worker, Status.ABORTED, end, definition=definition,
+                                reason="the run returned aborted()" if isinstance(response, Aborted)
+                                else "abort requested")
+        if isinstance(response, Continue):
+            if run.iterations >= definition.max_iterations:
+                error = MaxIterationsError(
+                    f"asked to continue after iteration {run.iterations} of "
+                    f"max_iterations={definition.max_iterations}"
+                )
+                return self._finish(run, worker, Status.FAILED, end, definition=definition,
+                                    error=_error_dict(error), hook="on_max_iterations")
+            changes: dict[str, Any] = {
+                "worker": None, "lease_expires_at": None, "due_at": end + response.delay,
+                "retry_pending": False,
+            }
+            if response.replace_input:
+                changes["input"] = response.input
+            detail: dict[str, JSON] = {"delay": response.delay} if response.delay else {}
+            return self._release(run, worker, changes, Step.CONTINUED, end, detail)
+        if isinstance(response, Error):
+            return self._finish(run, worker, Status.FAILED, end, definition=definition,
+                                error=_error_dict(response))
+        assert failure is not None
+        if definition.retry.should_retry(failure, run.attempt):
+            delay = definition.retry.delay(run.attempt, seed=run.id)
+            changes = {
+                "worker": None, "lease_expires_at": None, "due_at": end + delay,
+                "retry_pending": True, "error": _error_dict(failure),
+            }
+            detail = {"error": f"{type(failure).__name__}: {failure}", "delay": delay}
+            return self._release(run, worker, changes, Step.RETRY_SCHEDULED, end, detail)
+        return self._finish(run, worker, Status.FAILED, end, definition=definition,
+                            error=_error_dict(failure))
+
+    def _release(
+        self, run: Run, worker: str, changes: dict[str, Any], step: Step, now: float,
+        detail: dict[str, JSON],
+    ) -> Run:
+        entry = LifecycleEntry(run.id, run.definition_id, step, now, Status.RUNNING,
+                               worker=worker, attempt=run.attempt, iteration=run.iterations,
+                               detail=detail)
+        return self.store.update(run.id, changes, [entry], worker=worker, now=now)
+
+    def _finish(
+        self,
+        run: Run,
+        worker: str,
+        status: Status,
+        now: float,
+        *,
+        definition: TaskDefinition | None = None,
+        output: JSON = None,
+        error: dict[str, str] | None = None,
+        reason: str = "",
+        hook: str | None = None,
+    ) -> Run:
+        changes: dict[str, Any] = {
+            "status": status, "finished_at": now, "worker": None, "lease_expires_at": None,
+            "retry_pending": False,
+        }
+        detail: dict[str, JSON] = {}
+        if status is Status.SUCCESS:
+            changes.update(output=output, error=None, progress=1.0)
+        if error is not None:
+            changes["error"] = error
+            detail["error"] = f"{error['type']}: {error['message']}"
+        if reason:
+            detail["reason"] = reason
+        entry = LifecycleEntry(run.id, run.definition_id, Step.FINISHED, now, status,
+                               worker=worker, attempt=run.attempt, iteration=run.iterations,
+                               detail=detail)
+        final = self.store.update(run.id, changes, [entry], worker=worker, now=now)
+        if definition is not None:
+            hook = hook or {Status.SUCCESS: "on_done", Status.FAILED: "on_error",
+                            Status.ABORTED: "on_abort"}[status]
+            self.manager.fire_hook(definition, hook, final)
+        return final
+
+    # ---- step mode -----------------------------------------------------------------------
+    def _maybe_reap(self, now: float) -> None:
+        """Return runs whose worker died (lease expired) to pending, at most a
+        few times per lease period."""
+        if self._last_reap is None or now - self._last_reap >= self.lease_seconds / 4 or (
+            now < self._last_reap
+        ):
+            self._last_reap = now
+            self.store.requeue_expired(now)
+
+    def step(self, worker: str = "worker-1") -> Run | None:
+        """Claim the next due run and execute one iteration of it, in this
+        thread. Returns the run afterwards, or None when nothing is due."""
+        now = self.clock.now()
+        self._maybe_reap(now)
+        run = self.store.claim(worker, now, self.lease_seconds)
+        if run is None:
+            return None
+        with self._held_lock:
+            self._held[worker] = run.id
+        try:
+            return self.execute(run, worker)
+        finally:
+            with self._held_lock:
+                self._held.pop(worker, None)
+
+    def run_until_idle(
+        self, *, max_steps: int = 1_000_000, on_step: Callable[[Run], Any] | None = None
+    ) -> int:
+        """Step until no run is pending or running; returns the number of
+        iterations executed. ``on_step(run)`` is called after each one (a live
+        board uses it). On a ``SimulatedClock`` this simulates the whole pool."""
+        if self._threads:
+            raise ConfigurationError("the worker threads are running; use wait_idle() instead")
+        if self.clock.simulated:
+            return self._simulate(max_steps, on_step)
+        steps = 0
+        while steps < max_steps:
+            run = self.step(self.worker_names[0])
+            if run is None:
+                due = self.store.next_due()
+                if due is None:
+                    break
+                self.clock.sleep(min(max(0.0, due - self.clock.now()), self.poll_interval))
+                continue
+            steps += 1
+            if on_step is not None:
+                on_step(run)
+        return steps
+
+    def _simulate(self, max_steps: int, on_step: Callable[[Run], Any] | None) -> int:
+        clock = self.clock
+        assert hasattr(clock, "set")
+        free_at = dict.fromkeys(self.worker_names, clock.now())
+        end = clock.now()
+        steps = 0
+        while steps < max_steps:
+            worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
+            clock.set(free_at[worker])
+            run = self.step(worker)
+            if run is None:
+                due = self.store.next_due()
+                if due is None:
+                    break
+                # nothing due for this worker yet: it idles until the next due run
+                free_at[worker] = max(due, free_at[worker] + 1e-9)
+                continue
+            steps += 1
+            free_at[worker] = clock.now()
+            end = max(end, clock.now())
+            if on_step is not None:
+                on_step(run)
+        clock.set(end)
+        return steps
+
+    # ---- thread mode -----------------------------------------------------------------------
+    def _on_new_run(self, run: Run) -> None:
+        with self._wake:
+            self._wake.notify()
+
+    def start(self) -> Runner:
+        """Start the worker threads (and a housekeeper that renews leases and
+        requeues runs whose worker died)."""
+        if self.clock.simulated:
+            raise ConfigurationError(
+                "worker threads need a RealClock; a SimulatedClock runs in step mode: "
+                "call run_until_idle() instead of start()"
+            )
+        if self._threads:
+            raise ConfigurationError("this runner is already started")
+        self._stopping.clear()
+        for name in self.worker_names:
+            thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
+            self._threads.append(thread)
+        house = threading.Thread(target=self._housekeep, name="housekeeper", daemon=True)
+        self._threads.append(house)
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _work(self, worker: str) -> None:
+        while not self._stopping.is_set():
+            try:
+                run = self.step(worker)
+            except Exception as exc:  # a store that failed (a locked file): note it, go on
+                self.errors.append(f"{worker}: {type(exc).__name__}: {exc}")
+                self._stopping.wait(self.poll_interval)
+                continue
+            if run is not None:
+                with self._wake:
+                    self._wake.notify_all()  # wait_idle() may be waiting
+                continue
+            due = self.store.next_due()
+            timeout = self.poll_interval
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - self.clock.now()))
+            with self._wake:
+                if not self._stopping.is_set():
+                    self._wake.wait(timeout)
+
+    def _housekeep(self) -> None:
+        interval = self.lease_seconds / 3
+        while not self._stopping.wait(min(interval, 1.0)):
+            now = self.clock.now()
+            with self._held_lock:
+                held = list(self._held.items())
+            for worker, run_id in held:
+                self.store.heartbeat(run_id, worker, now, self.lease_seconds)
+            self._maybe_reap(now)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no run is pending or running; False if ``timeout`` ran out."""
+        if not self._threads:
+            raise ConfigurationError("start() the runner first, or use run_until_idle()")
+        deadline = None if timeout is None else self.clock.now() + timeout
+        while True:
+            counts = self.store.count_runs()
+            if not any(counts[s] for s in ACTIVE_STATUSES):
+                return True
+            if deadline is not None and self.clock.now() >= deadline:
+                return False
+            with self._wake:
+                self._wake.wait(0.01)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop taking new runs; iterations in flight finish first."""
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def __enter__(self) -> Runner:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,6 @@
+"""Stores: where runs, their lifecycle log and their logs live (see ``base``)."""
+
+from .base import DefinitionRecord, RunFilter, Store
+from .memory import MemoryStore
+
+__all__ = ["DefinitionRecord", "MemoryStore", "RunFilter", "Store"]
