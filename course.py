@@ -46,7 +46,7 @@ def wanted_stamp() -> str:
 
 def ensure_env() -> None:
     """Create .venv and install requirements.txt into it, unless already done."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells users
         sys.exit("teachtasks needs Python 3.11 or newer; run this script with python3.11")
     if not PY.exists():
         say("creating the environment in .venv (once)")

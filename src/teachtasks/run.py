@@ -72,8 +72,10 @@ def can_transition(old: Status, new: Status) -> bool:
 
 
 def check_transition(run_id: str, old: Status, new: Status) -> None:
-    """Raise ``IllegalTransitionError`` unless ``old -> new`` is in ``TRANSITIONS``."""
-    if old == new:
+    """Raise ``IllegalTransitionError`` unless ``old -> new`` is in ``TRANSITIONS``.
+    Staying in a status is allowed, except in a final one: a final run is done
+    with for good."""
+    if old == new and not old.is_final:
         return
     if not can_transition(old, new):
         why = "it is final" if old.is_final else "the transition table does not allow it"

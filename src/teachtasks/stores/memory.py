@@ -233,10 +233,8 @@ class MemoryStore(Store):
     def request_abort(self, run_id: str, now: float) -> tuple[Run, bool]:
         with self._lock:
             run = self._get(run_id)
-            if run.status.is_final:
-                check_transition(run_id, run.status, Status.ABORTED)
+            check_transition(run_id, run.status, Status.ABORTED)
             if run.worker is None:
-                check_transition(run_id, run.status, Status.ABORTED)
                 aborted = replace(
                     run, status=Status.ABORTED, finished_at=now, updated_at=now,
                     abort_requested=True, lease_expires_at=None,

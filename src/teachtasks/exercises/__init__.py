@@ -1,0 +1,98 @@
+"""Self-checks for the course's exercises.
+
+Why they live in the library: a learner's exercise cell calls a check, and a
+test calls the very same check on the solution in ``notebooks/solutions/``, so
+a check that says "correct" in the notebook is one the test suite has proven
+can say it.
+
+Every check takes the learner's object (a function, usually), tries it, and
+prints one clear line: ``correct: ...`` or ``not solved yet: ...``. It never
+raises, so an unsolved exercise never stops the notebook. It returns True or
+False so tests can assert on it.
+
+Each notebook's checks are in the module ``nbNN`` (``nb01``, ``nb02``...) and
+are registered here with ``@exercise("01.1", solution="name")``: the id the
+notebook shows, and the name the solution file defines.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    #: the name of the object the learner writes (and the solution file defines)
+    solution: str
+    check: Callable[[Any], bool]
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+class NotSolved(Exception):
+    """Raised inside a check to say what is still wrong."""
+
+
+def exercise(exercise_id: str, *, solution: str) -> Callable[[Callable[[Any], None]], Callable]:
+    """Register a check. The decorated function raises ``NotSolved("why")``
+    (or any assertion/exception) when the answer is not right yet, and
+    returns a short message when it is."""
+
+    def register(body: Callable[[Any], Any]) -> Callable[[Any], bool]:
+        def check(answer: Any) -> bool:
+            try:
+                if answer is None or answer is Ellipsis:
+                    raise NotSolved("write your answer in the cell above, then run both cells")
+                message = body(answer)
+            except NotImplementedError:
+                print(f"not solved yet ({exercise_id}): the function still raises "
+                      "NotImplementedError; replace it with your code")
+                return False
+            except NotSolved as why:
+                print(f"not solved yet ({exercise_id}): {why}")
+                return False
+            except AssertionError as why:
+                print(f"not solved yet ({exercise_id}): {why or 'a check did not hold'}")
+                return False
+            except Exception as exc:  # the learner's code raised: show it, do not crash
+                last = traceback.extract_tb(exc.__traceback__)[-1]
+                print(f"not solved yet ({exercise_id}): your code raised "
+                      f"{type(exc).__name__}: {exc} (line {last.lineno})")
+                return False
+            print(f"correct ({exercise_id}): {message or 'well done'}")
+            return True
+
+        check.__name__ = body.__name__
+        check.__doc__ = body.__doc__
+        REGISTRY[exercise_id] = Exercise(exercise_id, solution, check)
+        return check
+
+    return register
+
+
+def check(exercise_id: str, answer: Any) -> bool:
+    """``check("03.1", my_runner)`` from a notebook."""
+    load_all()
+    if exercise_id not in REGISTRY:
+        print(f"there is no exercise {exercise_id!r}; known: {', '.join(sorted(REGISTRY))}")
+        return False
+    return REGISTRY[exercise_id].check(answer)
+
+
+def load_all() -> dict[str, Exercise]:
+    """Import every ``nbNN`` module so their checks register."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("nb"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return REGISTRY
+
+
+__all__ = ["REGISTRY", "Exercise", "NotSolved", "check", "exercise", "load_all"]

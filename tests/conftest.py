@@ -1,0 +1,26 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from teachtasks import SimulatedClock, TaskManager  # noqa: E402
+
+
+@pytest.fixture
+def sim() -> TaskManager:
+    """A manager on a simulated clock and a memory store."""
+    return TaskManager(clock=SimulatedClock())
+
+
+def snapshot(manager: TaskManager) -> tuple:
+    """Everything a store holds, to prove a refused call changed nothing."""
+    store = manager.store
+    runs = store.list_runs(__import__("teachtasks").RunFilter(limit=10_000))
+    logs = [store.list_logs(r.id) for r in runs]
+    return (runs, store.list_entries(), store.list_definitions(), logs,
+            [d.id for d in manager.list_definitions()])
