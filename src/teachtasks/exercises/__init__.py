@@ -75,13 +75,14 @@ def exercise(exercise_id: str, *, solution: str) -> Callable[[Callable[[Any], No
     return register
 
 
-def check(exercise_id: str, answer: Any) -> bool:
-    """``check("03.1", my_runner)`` from a notebook."""
+def check(exercise_id: str, answer: Any) -> None:
+    """``check("03.1", my_runner)`` from a notebook: prints ``correct`` or
+    ``not solved yet`` (and returns nothing, so the cell shows only that line)."""
     load_all()
     if exercise_id not in REGISTRY:
         print(f"there is no exercise {exercise_id!r}; known: {', '.join(sorted(REGISTRY))}")
-        return False
-    return REGISTRY[exercise_id].check(answer)
+        return
+    REGISTRY[exercise_id].check(answer)
 
 
 def load_all() -> dict[str, Exercise]:

@@ -1,0 +1,35 @@
+"""Self-checks of notebook 00 (start here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import NotSolved, exercise
+
+
+@exercise("00.1", solution="double")
+def check_double(double: Any) -> str:
+    for x, want in ((0, 0), (2, 4), (-3, -6), (2.5, 5.0)):
+        got = double(x)
+        if got != want:
+            raise NotSolved(f"double({x!r}) gave {got!r}, expected {want!r}")
+    return "double works for 0, 2, -3 and 2.5"
+
+
+@exercise("00.2", solution="answer_task")
+def check_answer_task(answer_task: Any) -> str:
+    from .. import Runner, SimulatedClock, Status, TaskDefinition, TaskManager
+
+    tasks = TaskManager(clock=SimulatedClock())
+    tasks.register(TaskDefinition("answer", answer_task))
+    run = tasks.trigger("answer")
+    Runner(tasks).run_until_idle()
+    final = tasks.get_run(run.id)
+    if final.error and final.error["type"] == "NotImplementedError":
+        raise NotImplementedError
+    if final.status is not Status.SUCCESS:
+        detail = f" ({final.error['type']}: {final.error['message']})" if final.error else ""
+        raise NotSolved(f"the run ended {final.status.value}{detail}, not success")
+    if final.output != {"answer": 42}:
+        raise NotSolved(f"the run's output was {final.output!r}, expected {{'answer': 42}}")
+    return "the run succeeded with output {'answer': 42}"
