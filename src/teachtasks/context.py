@@ -107,7 +107,7 @@ class Context:
         self.clock = clock
         self.state = RunState(run, store, clock, worker)
         self.log = RunLogger(run, store, clock)
-        self.services: Mapping[str, Any] = MappingProxyType(dict(manager.services))
+        self.services: Mapping[str, Any] = MappingProxyType(manager.services)
 
     @property
     def input(self) -> JSON:

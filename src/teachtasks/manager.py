@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import inspect
 import itertools
 import math
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +87,9 @@ class TaskManager:
         self.services: dict[str, Any] = dict(services or {})
         self.bus = EventBus()
         self._ids = ids or (sequential_ids() if self.clock.simulated else random_ids())
+        # random ids (uuid4) do not collide; any other may (a sequence that
+        # restarts on a store that already holds run-1), so those are checked
+        self._ids_may_collide = ids is not None or self.clock.simulated
         self._lock = threading.RLock()
         self._definitions: dict[str, TaskDefinition] = {}
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
@@ -124,6 +129,11 @@ class TaskManager:
 
             handles.append(self.bus.subscribe(event, handler))
         self._unsubscribe[definition.id] = handles
+
+    def find_definition(self, definition_id: str) -> TaskDefinition | None:
+        """The definition, or None when this process does not know it."""
+        with self._lock:
+            return self._definitions.get(definition_id)
 
     def get_definition(self, definition_id: str) -> TaskDefinition:
         with self._lock:
@@ -178,8 +188,13 @@ class TaskManager:
     # ---- triggering ------------------------------------------------------------------------
     def on_new_run(self, listener: Callable[[Run], None]) -> None:
         """Call ``listener(run)`` after every run is created (a runner uses it to
-        wake an idle worker)."""
-        self._new_run_listeners.append(listener)
+        wake an idle worker). Bound methods are held weakly, so a runner that
+        is thrown away does not stay alive (or get called) because of this."""
+        if inspect.ismethod(listener):
+            ref = weakref.WeakMethod(listener)
+            self._new_run_listeners.append(lambda run: (m := ref()) is not None and m(run))
+        else:
+            self._new_run_listeners.append(listener)
 
     def trigger(
         self,
@@ -245,6 +260,8 @@ class TaskManager:
         return created
 
     def _new_id(self) -> str:
+        if not self._ids_may_collide:
+            return self._ids()
         for _ in range(1000):
             candidate = self._ids()
             try:
@@ -307,7 +324,7 @@ class TaskManager:
         sees ``controller.is_aborted()``. A final run cannot be aborted."""
         run, aborted_now = self.store.request_abort(run_id, self.clock.now())
         if aborted_now:
-            definition = self._definitions.get(run.definition_id)
+            definition = self.find_definition(run.definition_id)
             if definition is not None:
                 self.fire_hook(definition, "on_abort", run)
         return run

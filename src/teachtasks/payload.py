@@ -19,6 +19,7 @@ from .errors import PayloadNotJSONError
 JSON = Any  # a value made of dict (str keys), list, str, int, float, bool, None
 
 _SCALARS = (str, int, bool, type(None))
+_FLAT = frozenset({str, int, float, bool, type(None)})
 
 
 def _path(where: str, parts: list[str]) -> str:
@@ -82,4 +83,8 @@ def copy_json(value: JSON) -> JSON:
     """A cheap deep copy of a value already known to be JSON."""
     if value is None or isinstance(value, _SCALARS) or isinstance(value, float):
         return value
+    if not value:
+        return type(value)()
+    if type(value) is dict and all(type(v) in _FLAT for v in value.values()):
+        return dict(value)  # flat: a shallow copy is a deep one
     return json.loads(json.dumps(value))

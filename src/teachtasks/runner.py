@@ -97,7 +97,7 @@ class Runner:
         Returns the run as it stands afterwards."""
         manager, clock = self.manager, self.clock
         now = clock.now()
-        definition = manager._definitions.get(run.definition_id)
+        definition = manager.find_definition(run.definition_id)
         try:
             if definition is None:
                 return self._finish(run, worker, Status.FAILED, now, error={

@@ -7,6 +7,10 @@ when the process ends; that is the lesson notebook 8 answers with SQLite.
 Due runs wait in a heap ordered by (due time, creation order), so a worker
 finds the next one without scanning every run. Heap items are never removed
 when a run changes; a stale item is skipped when it reaches the top.
+
+Inside, each run is a plain dict changed in place; callers only ever get
+frozen ``Run`` snapshots with their own copies of input, output and state.
+(Building a new frozen ``Run`` for every change was most of the runner's cost.)
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields
 from typing import Any
 
 from ..errors import (
@@ -37,15 +41,33 @@ from ..run import (
 )
 from .base import DefinitionRecord, RunFilter, Store
 
+_FIELDS = tuple(f.name for f in fields(Run))
+Record = dict[str, Any]
 
-def _snapshot(run: Run) -> Run:
-    """A copy nobody can use to change the store's own record."""
-    return replace(
-        run,
-        input=copy_json(run.input),
-        output=copy_json(run.output),
-        state=copy_json(run.state),
-        error=dict(run.error) if run.error else None,
+
+def _record(run: Run) -> Record:
+    return {name: getattr(run, name) for name in _FIELDS}
+
+
+def _snapshot(rec: Record) -> Run:
+    """A frozen copy nobody can use to change the store's own record."""
+    out = dict(rec)
+    out["input"] = copy_json(rec["input"])
+    out["output"] = copy_json(rec["output"])
+    out["state"] = copy_json(rec["state"])
+    if rec["error"]:
+        out["error"] = dict(rec["error"])
+    return Run(**out)
+
+
+def _matches(where: RunFilter, rec: Record) -> bool:
+    """``RunFilter.matches`` on a record, without building a snapshot."""
+    return (
+        (where.status is None or rec["status"] == where.status)
+        and (where.definition_id is None or rec["definition_id"] == where.definition_id)
+        and (where.parent_id is None or rec["parent_id"] == where.parent_id)
+        and (where.created_after is None or rec["created_at"] >= where.created_after)
+        and (where.created_before is None or rec["created_at"] < where.created_before)
     )
 
 
@@ -55,7 +77,8 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._definitions: dict[str, DefinitionRecord] = {}
-        self._runs: dict[str, Run] = {}
+        self._runs: dict[str, Record] = {}
+        self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
         self._order: dict[str, int] = {}
         self._next_order = 0
         self._by_key: dict[str, str] = {}
@@ -89,7 +112,7 @@ class MemoryStore(Store):
             del self._definitions[definition_id]
 
     # ---- helpers (call with the lock held) ------------------------------------
-    def _get(self, run_id: str) -> Run:
+    def _get(self, run_id: str) -> Record:
         try:
             return self._runs[run_id]
         except (KeyError, TypeError):
@@ -98,42 +121,52 @@ class MemoryStore(Store):
     def _append(self, entries: Iterable[LifecycleEntry]) -> None:
         for entry in entries:
             self._seq += 1
-            numbered = replace(entry, seq=self._seq)
-            self._entries.append(numbered)
-            self._entries_by_run.setdefault(entry.run_id, []).append(numbered)
+            # the entry was just built for this call and is not shared yet:
+            # numbering it in place is safe and much cheaper than a copy
+            object.__setattr__(entry, "seq", self._seq)
+            self._entries.append(entry)
+            self._entries_by_run.setdefault(entry.run_id, []).append(entry)
 
-    def _offer(self, run: Run) -> None:
+    def _offer(self, rec: Record) -> None:
         """Put a run on the due heap if a worker may take it."""
-        if run.worker is None and run.status in ACTIVE_STATUSES:
-            heapq.heappush(self._due, (run.due_at, self._order[run.id], run.id))
+        if rec["worker"] is None and rec["status"] in ACTIVE_STATUSES:
+            heapq.heappush(self._due, (rec["due_at"], self._order[rec["id"]], rec["id"]))
 
     def _top_due(self) -> tuple[float, int, str] | None:
         while self._due:
             due_at, order, run_id = self._due[0]
-            run = self._runs.get(run_id)
+            rec = self._runs.get(run_id)
             if (
-                run is not None and run.worker is None and run.status in ACTIVE_STATUSES
-                and run.due_at == due_at
+                rec is not None and rec["worker"] is None and rec["status"] in ACTIVE_STATUSES
+                and rec["due_at"] == due_at
             ):
                 return self._due[0]
             heapq.heappop(self._due)
         return None
 
+    def _set_status(self, rec: Record, status: Status) -> None:
+        self._counts[rec["status"]] -= 1
+        self._counts[status] += 1
+        rec["status"] = status
+
     # ---- runs -------------------------------------------------------------------
     def create_run(self, run: Run, entry: LifecycleEntry) -> tuple[Run, bool]:
         with self._lock:
-            if run.idempotency_key is not None and run.idempotency_key in self._by_key:
-                return _snapshot(self._runs[self._by_key[run.idempotency_key]]), False
+            key = run.idempotency_key
+            if key is not None and key in self._by_key:
+                return _snapshot(self._runs[self._by_key[key]]), False
             if run.id in self._runs:
                 raise InvalidArgumentError(f"a run with id {run.id!r} already exists")
-            self._runs[run.id] = run
+            rec = _record(run)
+            self._runs[run.id] = rec
+            self._counts[run.status] += 1
             self._order[run.id] = self._next_order
             self._next_order += 1
-            if run.idempotency_key is not None:
-                self._by_key[run.idempotency_key] = run.id
+            if key is not None:
+                self._by_key[key] = run.id
             self._append([entry])
-            self._offer(run)
-            return _snapshot(run), True
+            self._offer(rec)
+            return _snapshot(rec), True
 
     def get_run(self, run_id: str) -> Run:
         with self._lock:
@@ -141,38 +174,43 @@ class MemoryStore(Store):
 
     def list_runs(self, where: RunFilter) -> list[Run]:
         with self._lock:
-            newest_first = sorted(self._runs.values(), key=lambda r: -self._order[r.id])
-            matching = [r for r in newest_first if where.matches(r)]
+            newest_first = sorted(self._runs.values(), key=lambda r: -self._order[r["id"]])
+            matching = [r for r in newest_first if _matches(where, r)]
             page = matching[where.offset : where.offset + where.limit]
             return [_snapshot(r) for r in page]
 
     def count_runs(self, where: RunFilter | None = None) -> dict[Status, int]:
         with self._lock:
+            if where is None:
+                return dict(self._counts)
             counts = dict.fromkeys(Status, 0)
-            for run in self._runs.values():
-                if where is None or where.matches(run):
-                    counts[run.status] += 1
+            for rec in self._runs.values():
+                if _matches(where, rec):
+                    counts[rec["status"]] += 1
             return counts
 
     def delete_run(self, run_id: str) -> None:
         with self._lock:
-            run = self._get(run_id)
-            if run.worker is not None:
+            rec = self._get(run_id)
+            if rec["worker"] is not None:
                 raise IllegalTransitionError(
-                    run_id, run.status, "deleted", f"worker {run.worker} is running it; abort it first"
+                    run_id, rec["status"], "deleted",
+                    f"worker {rec['worker']} is running it; abort it first",
                 )
-            self._forget([run])
+            self._forget([rec])
 
-    def _forget(self, runs: list[Run]) -> None:
+    def _forget(self, recs: list[Record]) -> None:
         """Remove runs with their entries and logs (lock held)."""
-        for run in runs:
-            del self._runs[run.id]
-            self._order.pop(run.id, None)
-            if run.idempotency_key is not None:
-                self._by_key.pop(run.idempotency_key, None)
-            self._entries_by_run.pop(run.id, None)
-            self._logs.pop(run.id, None)
-        gone = {run.id for run in runs}
+        for rec in recs:
+            run_id = rec["id"]
+            del self._runs[run_id]
+            self._counts[rec["status"]] -= 1
+            self._order.pop(run_id, None)
+            if rec["idempotency_key"] is not None:
+                self._by_key.pop(rec["idempotency_key"], None)
+            self._entries_by_run.pop(run_id, None)
+            self._logs.pop(run_id, None)
+        gone = {rec["id"] for rec in recs}
         if gone:
             self._entries = [e for e in self._entries if e.run_id not in gone]
 
@@ -182,18 +220,18 @@ class MemoryStore(Store):
             if top is None or top[0] > now:
                 return None
             heapq.heappop(self._due)
-            run = self._runs[top[2]]
-            changes: dict[str, Any] = {"worker": worker, "lease_expires_at": now + lease_seconds}
-            if run.status is Status.PENDING:
-                changes.update(status=Status.RUNNING, started_at=run.started_at or now)
-            claimed = replace(run, updated_at=now, **changes)
-            self._runs[run.id] = claimed
-            if run.status is Status.PENDING:
+            rec = self._runs[top[2]]
+            rec["worker"] = worker
+            rec["lease_expires_at"] = now + lease_seconds
+            rec["updated_at"] = now
+            if rec["status"] is Status.PENDING:
+                self._set_status(rec, Status.RUNNING)
+                rec["started_at"] = rec["started_at"] or now
                 self._append([LifecycleEntry(
-                    run.id, run.definition_id, Step.STARTED, now, Status.RUNNING,
-                    worker=worker, attempt=run.attempt, iteration=run.iterations,
+                    rec["id"], rec["definition_id"], Step.STARTED, now, Status.RUNNING,
+                    worker=worker, attempt=rec["attempt"], iteration=rec["iterations"],
                 )])
-            return _snapshot(claimed)
+            return _snapshot(rec)
 
     def update(
         self,
@@ -204,79 +242,85 @@ class MemoryStore(Store):
         worker: str | None = None,
         now: float,
     ) -> Run:
-        unknown = set(changes) - UPDATABLE_FIELDS
+        unknown = changes.keys() - UPDATABLE_FIELDS
         if unknown:
             raise InvalidArgumentError(f"these run fields cannot be updated: {sorted(unknown)}")
         with self._lock:
-            run = self._get(run_id)
-            if worker is not None and run.worker != worker:
+            rec = self._get(run_id)
+            if worker is not None and rec["worker"] != worker:
                 raise LeaseLostError(
-                    f"{worker} no longer holds run {run_id!r} (held by {run.worker or 'nobody'})"
+                    f"{worker} no longer holds run {run_id!r} (held by {rec['worker'] or 'nobody'})"
                 )
-            if "status" in changes:
-                check_transition(run_id, run.status, Status(changes["status"]))
-            updated = replace(run, updated_at=now, **changes)
-            self._runs[run_id] = updated
+            new_status = Status(changes["status"]) if "status" in changes else None
+            if new_status is not None:
+                check_transition(run_id, rec["status"], new_status)
+            elif rec["status"].is_final:
+                check_transition(run_id, rec["status"], rec["status"])  # final: refused
+            for name, value in changes.items():
+                if name != "status":
+                    rec[name] = value
+            if new_status is not None:
+                self._set_status(rec, new_status)
+            rec["updated_at"] = now
             self._append(entries)
-            if "worker" in changes or "due_at" in changes or "status" in changes:
-                self._offer(updated)
-            return _snapshot(updated)
+            if "worker" in changes or "due_at" in changes or new_status is not None:
+                self._offer(rec)
+            return _snapshot(rec)
 
     def heartbeat(self, run_id: str, worker: str, now: float, lease_seconds: float) -> bool:
         with self._lock:
-            run = self._runs.get(run_id)
-            if run is None or run.worker != worker:
+            rec = self._runs.get(run_id)
+            if rec is None or rec["worker"] != worker:
                 return False
-            self._runs[run_id] = replace(run, lease_expires_at=now + lease_seconds)
+            rec["lease_expires_at"] = now + lease_seconds
             return True
 
     def request_abort(self, run_id: str, now: float) -> tuple[Run, bool]:
         with self._lock:
-            run = self._get(run_id)
-            check_transition(run_id, run.status, Status.ABORTED)
-            if run.worker is None:
-                aborted = replace(
-                    run, status=Status.ABORTED, finished_at=now, updated_at=now,
-                    abort_requested=True, lease_expires_at=None,
-                )
-                self._runs[run_id] = aborted
+            rec = self._get(run_id)
+            check_transition(run_id, rec["status"], Status.ABORTED)
+            common = {"attempt": rec["attempt"], "iteration": rec["iterations"]}
+            if rec["worker"] is None:
+                before = rec["status"]
+                self._set_status(rec, Status.ABORTED)
+                rec.update(finished_at=now, updated_at=now, abort_requested=True,
+                           lease_expires_at=None)
                 self._append([
-                    LifecycleEntry(run_id, run.definition_id, Step.ABORT_REQUESTED, now,
-                                   run.status, attempt=run.attempt, iteration=run.iterations),
-                    LifecycleEntry(run_id, run.definition_id, Step.FINISHED, now,
-                                   Status.ABORTED, attempt=run.attempt, iteration=run.iterations,
+                    LifecycleEntry(run_id, rec["definition_id"], Step.ABORT_REQUESTED, now,
+                                   before, **common),
+                    LifecycleEntry(run_id, rec["definition_id"], Step.FINISHED, now,
+                                   Status.ABORTED, **common,
                                    detail={"reason": "aborted before a worker took it"}),
                 ])
-                return _snapshot(aborted), True
-            if not run.abort_requested:
-                run = replace(run, abort_requested=True, updated_at=now)
-                self._runs[run_id] = run
+                return _snapshot(rec), True
+            if not rec["abort_requested"]:
+                rec["abort_requested"] = True
+                rec["updated_at"] = now
                 self._append([LifecycleEntry(
-                    run_id, run.definition_id, Step.ABORT_REQUESTED, now, run.status,
-                    worker=run.worker, attempt=run.attempt, iteration=run.iterations,
+                    run_id, rec["definition_id"], Step.ABORT_REQUESTED, now, rec["status"],
+                    worker=rec["worker"], **common,
                 )])
-            return _snapshot(run), False
+            return _snapshot(rec), False
 
     def requeue_expired(self, now: float) -> list[Run]:
         with self._lock:
             requeued = []
-            for run in list(self._runs.values()):
+            for rec in self._runs.values():
                 if (
-                    run.status is Status.RUNNING and run.worker is not None
-                    and run.lease_expires_at is not None and run.lease_expires_at < now
+                    rec["status"] is Status.RUNNING and rec["worker"] is not None
+                    and rec["lease_expires_at"] is not None and rec["lease_expires_at"] < now
                 ):
-                    back = replace(
-                        run, status=Status.PENDING, worker=None, lease_expires_at=None,
-                        retry_pending=True, due_at=now, updated_at=now,
-                    )
-                    self._runs[run.id] = back
+                    worker = rec["worker"]
+                    self._set_status(rec, Status.PENDING)
+                    rec.update(worker=None, lease_expires_at=None, retry_pending=True,
+                               due_at=now, updated_at=now)
                     self._append([LifecycleEntry(
-                        run.id, run.definition_id, Step.REQUEUED, now, Status.PENDING,
-                        worker=run.worker, attempt=run.attempt, iteration=run.iterations,
+                        rec["id"], rec["definition_id"], Step.REQUEUED, now, Status.PENDING,
+                        worker=worker, attempt=rec["attempt"], iteration=rec["iterations"],
                         detail={"reason": "lease expired"},
                     )])
-                    self._offer(back)
-                    requeued.append(_snapshot(back))
+                    self._offer(rec)
+                    requeued.append(_snapshot(rec))
             return requeued
 
     def next_due(self) -> float | None:
@@ -287,8 +331,9 @@ class MemoryStore(Store):
     def delete_finished_before(self, before: float) -> int:
         with self._lock:
             old = [
-                r for r in self._runs.values()
-                if r.status.is_final and r.finished_at is not None and r.finished_at < before
+                rec for rec in self._runs.values()
+                if rec["status"].is_final and rec["finished_at"] is not None
+                and rec["finished_at"] < before
             ]
             self._forget(old)
             return len(old)
@@ -309,7 +354,8 @@ class MemoryStore(Store):
         with self._lock:
             self._get(record.run_id)
             self._log_seq += 1
-            self._logs.setdefault(record.run_id, []).append(replace(record, seq=self._log_seq))
+            object.__setattr__(record, "seq", self._log_seq)  # fresh, not shared yet
+            self._logs.setdefault(record.run_id, []).append(record)
 
     def list_logs(self, run_id: str) -> list[LogRecord]:
         with self._lock:
