@@ -226,7 +226,8 @@ class MemoryStore(Store):
             rec["updated_at"] = now
             if rec["status"] is Status.PENDING:
                 self._set_status(rec, Status.RUNNING)
-                rec["started_at"] = rec["started_at"] or now
+                if rec["started_at"] is None:
+                    rec["started_at"] = now
                 self._append([LifecycleEntry(
                     rec["id"], rec["definition_id"], Step.STARTED, now, Status.RUNNING,
                     worker=worker, attempt=rec["attempt"], iteration=rec["iterations"],
