@@ -37,5 +37,6 @@ def live_namespace(notebook: str) -> dict[str, Any]:
         for line in source.splitlines():
             if line.lstrip().startswith(("%", "!")):
                 raise AssertionError(f"{notebook}: live-version cell {index} uses a magic: {line}")
-        exec(compile(source, f"{notebook}[live {index}]", "exec"), namespace)  # noqa: S102
+        code = compile(source, f"{notebook}[live {index}]", "exec", dont_inherit=True)
+        exec(code, namespace)  # noqa: S102
     return namespace

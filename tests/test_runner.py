@@ -298,3 +298,31 @@ def test_graceful_stop_lets_the_iteration_in_flight_finish() -> None:
     assert tasks.get_run(run.id).status is Status.SUCCESS
     assert tasks.get_run(later.id).status is Status.PENDING
     assert not runner.running
+
+
+def test_an_error_that_comes_with_an_abort_is_kept(sim: TaskManager) -> None:
+    @sim.task("crashes-after-abort")
+    def crashes(ctx, ctl):  # noqa: ANN001, ANN202
+        sim.abort(ctx.run.id)
+        raise RuntimeError("disk full")
+
+    run = sim.trigger("crashes-after-abort")
+    Runner(sim).run_until_idle()
+    final = sim.get_run(run.id)
+    assert final.status is Status.ABORTED
+    assert final.error == {"type": "RuntimeError", "message": "disk full"}
+    assert sim.lifecycle(run.id)[-1].detail["error"] == "RuntimeError: disk full"
+
+
+def test_input_changes_last_for_the_iteration_only(sim: TaskManager) -> None:
+    @sim.task("mutates", max_iterations=3)
+    def mutates(ctx, ctl):  # noqa: ANN001, ANN202
+        ctx.input["seen"] = ctx.input.get("seen", 0) + 1
+        if ctx.iteration < 2:
+            return ctl.response.continue_()
+        return ctx.input["seen"]
+
+    run = sim.trigger("mutates", {"seen": 10})
+    Runner(sim).run_until_idle()
+    assert sim.get_run(run.id).output == 11  # the change held within iteration 2 only
+    assert sim.get_run(run.id).input == {"seen": 10}

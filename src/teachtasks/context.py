@@ -103,6 +103,7 @@ class Context:
         self.run = run
         self.worker = worker
         self._manager = manager
+        self._input = copy_json(run.input)
         store, clock = manager.store, manager.clock
         self.clock = clock
         self.state = RunState(run, store, clock, worker)
@@ -111,8 +112,10 @@ class Context:
 
     @property
     def input(self) -> JSON:
-        """This iteration's input (a private copy: change it freely)."""
-        return copy_json(self.run.input)
+        """This iteration's input: the run's own copy, made once per iteration,
+        so changing it changes nothing in the store (return ``continue_`` with
+        a new input to pass something to the next iteration)."""
+        return self._input
 
     @property
     def iteration(self) -> int:

@@ -168,9 +168,12 @@ class Runner:
             return self._finish(run, worker, Status.SUCCESS, end, definition=definition,
                                 output=response.output)
         if isinstance(response, Aborted) or abort_requested:
+            # an error that came with the abort is kept on the run, not lost
+            error = _error_dict(failure) if failure is not None else (
+                _error_dict(response) if isinstance(response, Error) else None)
             return self._finish(run, worker, Status.ABORTED, end, definition=definition,
                                 reason="the run returned aborted()" if isinstance(response, Aborted)
-                                else "abort requested")
+                                else "abort requested", error=error)
         if isinstance(response, Continue):
             if run.iterations >= definition.max_iterations:
                 error = MaxIterationsError(

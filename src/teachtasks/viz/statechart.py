@@ -34,7 +34,7 @@ CAUSES: dict[tuple[Status, Status], str] = {
     (Status.PENDING, Status.RUNNING): "claimed by a worker",
     (Status.PENDING, Status.ABORTED): "abort() while it waits",
     (Status.RUNNING, Status.SUCCESS): "done(output)",
-    (Status.RUNNING, Status.FAILED): "error(), or an exception\nwith no retry left",
+    (Status.RUNNING, Status.FAILED): "error(), an exception with no retry\nleft, over budget, max_iterations",
     (Status.RUNNING, Status.ABORTED): "aborted(), or stopped\nafter an abort request",
     (Status.RUNNING, Status.PENDING): "lease expired (its worker\ndied): requeued",
 }
