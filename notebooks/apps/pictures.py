@@ -1,0 +1,153 @@
+"""The pictures of notebook 01, kept here so the notebook's cells stay short.
+
+Colours come from ``teachtasks.viz.colors`` (Okabe-Ito, colour-blind safe):
+work being done is drawn like the "running" status (sky blue, hatched),
+waiting like the "pending" status (orange, dotted) or in the neutral wait
+grey, so a printout in grey still reads.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from teachtasks.run import Status
+from teachtasks.viz.colors import INK, OKABE_ITO, WAIT_COLOR, status_patch, status_style
+
+CYCLE_COLOR = OKABE_ITO["yellow"]
+
+
+def _lane(ax, x: float, label: str, bottom: float) -> None:
+    ax.plot([x, x], [0, bottom], color=INK, linewidth=0.8, linestyle=(0, (2, 3)), zorder=1)
+    ax.text(x, -0.04, label, ha="center", va="bottom", fontsize=10, color=INK,
+            fontweight="bold")
+
+
+def _box(ax, x: float, top: float, bottom: float, label: str, **style) -> None:
+    ax.add_patch(Rectangle((x - 0.17, top), 0.34, bottom - top, zorder=3, **style))
+    ax.text(x, (top + bottom) / 2, label, ha="center", va="center", fontsize=9, color=INK,
+            zorder=4, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
+                            "pad": 1.5})
+
+
+def _arrow(ax, x0: float, x1: float, y: float, label: str) -> None:
+    ax.annotate("", xy=(x1, y), xytext=(x0, y), zorder=5,
+                arrowprops={"arrowstyle": "-|>", "color": INK, "linewidth": 1.4})
+    ax.text((x0 + x1) / 2, y - 0.012, label, ha="center", va="bottom", fontsize=9, color=INK,
+            zorder=5)
+
+
+def draw_request_cycle(email_seconds: float = 0.5, save_seconds: float = 0.05) -> Figure:
+    """Two sequence diagrams side by side: the email sent inside the
+    request/response cycle, and handed to a background task. Time runs down."""
+    client_x, server_x, background_x = 0.0, 1.0, 2.0
+    bottom = save_seconds + email_seconds + 0.12
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4), sharey=True)
+    panels = (("The email inside the request", True),
+              ("The email as a background task", False))
+    for ax, (title, inside) in zip(axes, panels, strict=True):
+        answer_at = save_seconds + email_seconds if inside else save_seconds
+        # the request/response cycle: from the request until the response arrives
+        ax.add_patch(Rectangle((client_x - 0.3, 0), server_x - client_x + 0.6, answer_at,
+                               facecolor=CYCLE_COLOR, alpha=0.25, edgecolor="none", zorder=0))
+        for x, label in ((client_x, "client\n(the browser)"), (server_x, "web server\n(endpoint)"),
+                         (background_x, "background\n(after the response)")):
+            _lane(ax, x, label, bottom)
+        # the client waits for the whole cycle
+        ax.add_patch(Rectangle((client_x - 0.06, 0), 0.12, answer_at, facecolor=WAIT_COLOR,
+                               hatch="..", edgecolor=INK, linewidth=0.6, zorder=3))
+        ax.text(client_x - 0.1, max(answer_at / 2, 0.035), f"waits\n{answer_at:.2f} s",
+                ha="right", va="center", fontsize=9, color=INK, zorder=4)
+        _arrow(ax, client_x + 0.06, server_x - 0.17, 0.0, "POST /signup")
+        work = status_style(Status.RUNNING, edgecolor=INK)
+        _box(ax, server_x, 0.0, save_seconds, "save user", **{**work, "hatch": ""})
+        email_x = server_x if inside else background_x
+        _box(ax, email_x, save_seconds, save_seconds + email_seconds,
+             f"send welcome\nemail\n({email_seconds:g} s)", **work)
+        _arrow(ax, server_x - 0.17, client_x + 0.06, answer_at, "200 OK")
+        ax.set_title(title, fontsize=12)
+        ax.set_xlim(-0.45, 2.45)
+        ax.set_ylim(bottom, -0.12)
+        ax.set_xticks([])
+        for side in ("top", "right", "bottom"):
+            ax.spines[side].set_visible(False)
+    axes[0].set_ylabel("time since the request was sent (seconds)")
+    axes[0].set_yticks([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    fig.legend(handles=[
+        Patch(facecolor=CYCLE_COLOR, alpha=0.25, label="the request/response cycle"),
+        Patch(facecolor=WAIT_COLOR, hatch="..", edgecolor=INK, label="client waiting"),
+        Patch(**status_style(Status.RUNNING, edgecolor=INK), label="slow work (the email)"),
+    ], loc="lower center", ncol=3, frameon=False)
+    fig.suptitle("Where the slow part runs decides how long the client waits", fontsize=13)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def plot_latencies(inside: Sequence[float], background: Sequence[float],
+                   email_seconds: float = 0.5) -> Figure:
+    """One column of points per variant (each point one request), with a box
+    showing the middle half and the median."""
+    rng = random.Random(0)  # the sideways spread only, so points do not hide each other
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    groups = (("email inside\nthe request", inside, "o"),
+              ("email as a\nbackground task", background, "s"))
+    for x, (_, values, marker) in enumerate(groups):
+        ax.boxplot([list(values)], positions=[x], widths=0.45, showfliers=False,
+                   medianprops={"color": INK, "linewidth": 2},
+                   boxprops={"color": INK}, whiskerprops={"color": INK},
+                   capprops={"color": INK})
+        xs = [x + rng.uniform(-0.15, 0.15) for _ in values]
+        ax.scatter(xs, values, marker=marker, s=36, color=OKABE_ITO["blue"], alpha=0.75,
+                   edgecolor=INK, linewidth=0.5, zorder=3)
+    ax.axhline(email_seconds, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2)
+    ax.text(1.45, email_seconds + 0.01, f"sending one email takes {email_seconds:g} s",
+            ha="right", va="bottom", fontsize=9, color=OKABE_ITO["vermillion"])
+    ax.set_xticks(range(len(groups)), [name for name, _, _ in groups])
+    ax.set_xlim(-0.6, 1.6)
+    top = max(max(inside), max(background), email_seconds)
+    ax.set_ylim(0, top * 1.15)
+    ax.set_ylabel("latency: seconds from request to response")
+    ax.set_title(f"{len(inside)} sign-ups at the same moment, two ways (one point per request)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_email_timelines(
+    left: Sequence[tuple[float, float, float]],
+    right: Sequence[tuple[float, float, float]],
+    left_title: str,
+    right_title: str,
+) -> Figure:
+    """Two timelines of email sends, one row per email. Each row is
+    ``(asked_at, started_at, finished_at)``: waiting (pending) from asked to
+    started, sending (running) from started to finished."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True)
+    for ax, rows, title in ((axes[0], left, left_title), (axes[1], right, right_title)):
+        origin = min(asked for asked, _, _ in rows)
+        for i, (asked, started, finished) in enumerate(sorted(rows, key=lambda r: r[1])):
+            if started - asked > 0.005:
+                ax.barh(i, started - asked, left=asked - origin, height=0.75,
+                        **status_style(Status.PENDING))
+            ax.barh(i, finished - started, left=started - origin, height=0.75,
+                    **status_style(Status.RUNNING))
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("seconds since the first email was asked for")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlim(0, None)
+    axes[0].set_ylabel("one row per welcome email")
+    axes[0].set_yticks([])
+    axes[0].invert_yaxis()
+    right_end = max(finished for _, _, finished in right) - min(a for a, _, _ in right)
+    for ax in axes:
+        ax.set_xlim(0, right_end * 1.05)
+    fig.legend(handles=[status_patch(Status.PENDING, "waiting for a worker (pending)"),
+                        status_patch(Status.RUNNING, "being sent (running)")],
+               loc="lower center", ncol=2, frameon=False)
+    fig.suptitle("The same 20 sign-ups: every email at once, or four at a time", fontsize=13)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
