@@ -29,3 +29,20 @@ def test_real_clock_sleeps() -> None:
     before = clock.now()
     clock.sleep(0.01)
     assert clock.now() > before
+
+
+def test_alarms_ring_in_time_order_when_time_passes() -> None:
+    clock = SimulatedClock()
+    rang: list[tuple[str, float]] = []
+    clock.at(5, lambda: rang.append(("cancel", clock.now())))
+    clock.at(2, lambda: rang.append(("early", clock.now())))
+    clock.sleep(1)
+    assert rang == []
+    clock.sleep(3)
+    assert rang == [("early", 4.0)]
+    clock.sleep(10)
+    assert rang == [("early", 4.0), ("cancel", 14.0)]
+    clock.sleep(10)
+    assert len(rang) == 2  # each alarm rings once
+    with pytest.raises(InvalidArgumentError):
+        clock.at(1, "not a function")  # type: ignore[arg-type]

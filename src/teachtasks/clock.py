@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import InvalidArgumentError
 
@@ -67,6 +68,7 @@ class SimulatedClock:
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self._lock = threading.Lock()
+        self._alarms: list[tuple[float, Callable[[], Any]]] = []
 
     def now(self) -> float:
         return self._now
@@ -74,12 +76,25 @@ class SimulatedClock:
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
 
+    def at(self, when: float, function: Callable[[], Any]) -> None:
+        """Call ``function()`` once the clock reaches ``when``: "someone clicks
+        Cancel at t=5", on paper. Alarms ring when time moves forward with
+        ``sleep``/``advance`` (a run doing its simulated work), in time order."""
+        if not callable(function):
+            raise InvalidArgumentError("at() needs a function to call")
+        self._alarms.append((float(when), function))
+        self._alarms.sort(key=lambda alarm: alarm[0])
+
     def advance(self, seconds: float) -> float:
-        """Move forward by ``seconds``; returns the new time."""
+        """Move forward by ``seconds`` (ringing any alarm passed); returns the new time."""
         seconds = _check_seconds(seconds)
         with self._lock:
             self._now = round(self._now + seconds, 9)
-            return self._now
+            now = self._now
+        while self._alarms and self._alarms[0][0] <= now:
+            _, function = self._alarms.pop(0)
+            function()
+        return now
 
     def set(self, when: float) -> None:
         """Jump to ``when``. The runner's simulation uses it to put each virtual
