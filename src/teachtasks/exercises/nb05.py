@@ -21,7 +21,6 @@ from ..clock import SimulatedClock
 from . import NotSolved, exercise
 from .nb04 import expect_success, run_task
 
-
 #: notebook 05 builds this clock live; the library's SimulatedClock has ``at()`` too
 ClockWithAlarms = SimulatedClock
 
