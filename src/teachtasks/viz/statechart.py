@@ -34,7 +34,7 @@ CAUSES: dict[tuple[Status, Status], str] = {
     (Status.PENDING, Status.RUNNING): "claimed by a worker",
     (Status.PENDING, Status.ABORTED): "abort() while it waits",
     (Status.RUNNING, Status.SUCCESS): "done(output)",
-    (Status.RUNNING, Status.FAILED): "error(), an exception with no retry\nleft, over budget, max_iterations",
+    (Status.RUNNING, Status.FAILED): "error(), or an exception\nwith no retry left",
     (Status.RUNNING, Status.ABORTED): "aborted(), or stopped\nafter an abort request",
     (Status.RUNNING, Status.PENDING): "lease expired (its worker\ndied): requeued",
 }
@@ -86,7 +86,7 @@ _ARROWS: dict[tuple[Status, Status], _Arrow] = {
     (Status.PENDING, Status.ABORTED): _Arrow("angle,angleA=-90,angleB=180,rad=0.3",
                                              xy=(3.0, 0.0)),
     (Status.RUNNING, Status.SUCCESS): _Arrow(along=1, at=0.55),
-    (Status.RUNNING, Status.FAILED): _Arrow(along=1, at=0.56),
+    (Status.RUNNING, Status.FAILED): _Arrow(along=1, at=0.5),
     (Status.RUNNING, Status.ABORTED): _Arrow(along=-1, at=0.55),
 }
 _DEFAULT_ARROW = _Arrow("arc3,rad=0.15", along=1)
