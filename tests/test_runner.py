@@ -326,3 +326,28 @@ def test_input_changes_last_for_the_iteration_only(sim: TaskManager) -> None:
     Runner(sim).run_until_idle()
     assert sim.get_run(run.id).output == 11  # the change held within iteration 2 only
     assert sim.get_run(run.id).input == {"seen": 10}
+
+
+def test_decide_is_the_one_rulebook() -> None:
+    from teachtasks.controller import RESPONSES
+    from teachtasks.definition import TaskDefinition
+    from teachtasks.runner import decide
+
+    definition = TaskDefinition("d", lambda c, k: None, max_iterations=2, budget_seconds=10,
+                                retry=RetryPolicy(max_attempts=2, backoff=3, jitter=0))
+
+    def outcome(response=None, failure=None, *, iteration=1, attempt=1, elapsed=1.0,
+                abort=False):  # noqa: ANN001, ANN202
+        return decide(definition, run_id="r", iteration=iteration, attempt=attempt,
+                      response=response, failure=failure, elapsed=elapsed, abort_requested=abort)
+
+    assert outcome(RESPONSES.done(1)).status is Status.SUCCESS
+    assert outcome(RESPONSES.done(1), elapsed=11).error["type"] == "TimeBudgetExceededError"
+    assert outcome(RESPONSES.continue_(delay=4)).delay == 4
+    assert outcome(RESPONSES.continue_(), iteration=2).hook == "on_max_iterations"
+    assert outcome(RESPONSES.continue_(), abort=True).status is Status.ABORTED
+    assert outcome(RESPONSES.done(), abort=True).status is Status.SUCCESS  # finished first
+    retry = outcome(failure=ConnectionError("x"))
+    assert (retry.step, retry.delay) == (Step.RETRY_SCHEDULED, 3)
+    assert outcome(failure=ConnectionError("x"), attempt=2).status is Status.FAILED
+    assert outcome(RESPONSES.error("no")).error == {"type": "Error", "message": "no"}

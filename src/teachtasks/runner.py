@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .context import Context
@@ -56,6 +57,78 @@ def _error_dict(error: BaseException | Error) -> dict[str, str]:
     if isinstance(error, Error):
         return {"type": error.type, "message": error.message}
     return {"type": type(error).__name__, "message": str(error)}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one iteration's ending means for its run. ``step`` is FINISHED
+    (``status`` is then final), CONTINUED or RETRY_SCHEDULED (the run goes on
+    after ``delay`` seconds)."""
+
+    step: Step
+    status: Status
+    output: JSON = None
+    error: dict[str, str] | None = None
+    delay: float = 0.0
+    input: JSON = None
+    replace_input: bool = False
+    hook: str | None = None
+    reason: str = ""
+    detail: dict[str, JSON] = field(default_factory=dict)
+
+
+def decide(
+    definition: TaskDefinition,
+    *,
+    run_id: str,
+    iteration: int,
+    attempt: int,
+    response: Response | None,
+    failure: BaseException | None,
+    elapsed: float,
+    abort_requested: bool,
+) -> Outcome:
+    """The runner's rules, in one place and free of any store: given how an
+    iteration ended (a response, or an exception), what happens to the run.
+    ``Runner`` carries the outcome out on a store; the Celery bridge carries
+    the same outcome out with Celery messages."""
+    if failure is None and elapsed > definition.budget_seconds and not isinstance(
+        response, Aborted
+    ):
+        response, failure = None, TimeBudgetExceededError(
+            f"iteration {iteration} took {elapsed:g}s, over its "
+            f"{definition.budget_seconds:g}s budget; check controller.is_close_to_timeout() "
+            "and return continue_ in time"
+        )
+    if isinstance(response, Done):
+        return Outcome(Step.FINISHED, Status.SUCCESS, output=response.output, hook="on_done")
+    if isinstance(response, Aborted) or abort_requested:
+        # an error that came with the abort is kept on the run, not lost
+        error = _error_dict(failure) if failure is not None else (
+            _error_dict(response) if isinstance(response, Error) else None)
+        reason = "the run returned aborted()" if isinstance(response, Aborted) \
+            else "abort requested"
+        return Outcome(Step.FINISHED, Status.ABORTED, error=error, hook="on_abort", reason=reason)
+    if isinstance(response, Continue):
+        if iteration >= definition.max_iterations:
+            error = MaxIterationsError(
+                f"asked to continue after iteration {iteration} of "
+                f"max_iterations={definition.max_iterations}"
+            )
+            return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(error),
+                           hook="on_max_iterations")
+        return Outcome(Step.CONTINUED, Status.RUNNING, delay=response.delay,
+                       input=response.input, replace_input=response.replace_input,
+                       detail={"delay": response.delay} if response.delay else {})
+    if isinstance(response, Error):
+        return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(response), hook="on_error")
+    assert failure is not None
+    if definition.retry.should_retry(failure, attempt):
+        delay = definition.retry.delay(attempt, seed=run_id)
+        return Outcome(Step.RETRY_SCHEDULED, Status.RUNNING, delay=delay,
+                       error=_error_dict(failure),
+                       detail={"error": f"{type(failure).__name__}: {failure}", "delay": delay})
+    return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(failure), hook="on_error")
 
 
 class Runner:
@@ -153,57 +226,24 @@ class Runner:
         started: float,
     ) -> Run:
         end = self.clock.now()
-        elapsed = end - started
-        if failure is None and elapsed > definition.budget_seconds and not isinstance(
-            response, Aborted
-        ):
-            response, failure = None, TimeBudgetExceededError(
-                f"iteration {run.iterations} took {elapsed:g}s, over its "
-                f"{definition.budget_seconds:g}s budget; check controller.is_close_to_timeout() "
-                "and return continue_ in time"
-            )
-        abort_requested = self.store.get_run(run.id).abort_requested
-
-        if isinstance(response, Done):
-            return self._finish(run, worker, Status.SUCCESS, end, definition=definition,
-                                output=response.output)
-        if isinstance(response, Aborted) or abort_requested:
-            # an error that came with the abort is kept on the run, not lost
-            error = _error_dict(failure) if failure is not None else (
-                _error_dict(response) if isinstance(response, Error) else None)
-            return self._finish(run, worker, Status.ABORTED, end, definition=definition,
-                                reason="the run returned aborted()" if isinstance(response, Aborted)
-                                else "abort requested", error=error)
-        if isinstance(response, Continue):
-            if run.iterations >= definition.max_iterations:
-                error = MaxIterationsError(
-                    f"asked to continue after iteration {run.iterations} of "
-                    f"max_iterations={definition.max_iterations}"
-                )
-                return self._finish(run, worker, Status.FAILED, end, definition=definition,
-                                    error=_error_dict(error), hook="on_max_iterations")
-            changes: dict[str, Any] = {
-                "worker": None, "lease_expires_at": None, "due_at": end + response.delay,
-                "retry_pending": False,
-            }
-            if response.replace_input:
-                changes["input"] = response.input
-            detail: dict[str, JSON] = {"delay": response.delay} if response.delay else {}
-            return self._release(run, worker, changes, Step.CONTINUED, end, detail)
-        if isinstance(response, Error):
-            return self._finish(run, worker, Status.FAILED, end, definition=definition,
-                                error=_error_dict(response))
-        assert failure is not None
-        if definition.retry.should_retry(failure, run.attempt):
-            delay = definition.retry.delay(run.attempt, seed=run.id)
-            changes = {
-                "worker": None, "lease_expires_at": None, "due_at": end + delay,
-                "retry_pending": True, "error": _error_dict(failure),
-            }
-            detail = {"error": f"{type(failure).__name__}: {failure}", "delay": delay}
-            return self._release(run, worker, changes, Step.RETRY_SCHEDULED, end, detail)
-        return self._finish(run, worker, Status.FAILED, end, definition=definition,
-                            error=_error_dict(failure))
+        outcome = decide(
+            definition, run_id=run.id, iteration=run.iterations, attempt=run.attempt,
+            response=response, failure=failure, elapsed=end - started,
+            abort_requested=self.store.get_run(run.id).abort_requested,
+        )
+        if outcome.step is Step.FINISHED:
+            return self._finish(run, worker, outcome.status, end, definition=definition,
+                                output=outcome.output, error=outcome.error,
+                                reason=outcome.reason, hook=outcome.hook)
+        changes: dict[str, Any] = {
+            "worker": None, "lease_expires_at": None, "due_at": end + outcome.delay,
+            "retry_pending": outcome.step is Step.RETRY_SCHEDULED,
+        }
+        if outcome.error is not None:
+            changes["error"] = outcome.error
+        if outcome.replace_input:
+            changes["input"] = outcome.input
+        return self._release(run, worker, changes, outcome.step, end, outcome.detail)
 
     def _release(
         self, run: Run, worker: str, changes: dict[str, Any], step: Step, now: float,

@@ -79,16 +79,15 @@ from ..errors import (
     IllegalTransitionError,
     InputValidationError,
     InvalidArgumentError,
-    MaxIterationsError,
     RunNotFoundError,
     TeachtasksError,
-    TimeBudgetExceededError,
     TriggerRefusedError,
     UnknownDefinitionError,
 )
 from ..manager import TaskManager
 from ..payload import JSON, check_json, copy_json
 from ..run import LifecycleEntry, LogRecord, Run, Status, Step
+from ..runner import decide
 from ..stores.base import Store
 from ..stores.memory import MemoryStore
 
@@ -196,12 +195,6 @@ class Envelope:
 
     def next_attempt(self, state: dict[str, JSON]) -> Envelope:
         return Envelope(self.run_id, self.iteration, self.attempt + 1, state, self.parent_id)
-
-
-def _short_error(error: BaseException | Error) -> dict[str, str]:
-    if isinstance(error, Error):
-        return {"type": error.type, "message": error.message}
-    return {"type": type(error).__name__, "message": str(error)}
 
 
 # ---- what a run sees inside a Celery worker --------------------------------------------
@@ -621,68 +614,53 @@ class CeleryBridge:
     def _apply(self, task: BridgeTask, definition: TaskDefinition, env: Envelope, worker: str,
                input: JSON, state: dict[str, JSON], response: Response | None,  # noqa: A002
                failure: Exception | None, started: float) -> JSON:
+        """Carry out the runner's own rules (``teachtasks.runner.decide``) with
+        Celery: a result, a new message, a Celery retry, a revoke."""
         end = self.clock.now()
-        elapsed = end - started
-        if failure is None and elapsed > definition.budget_seconds and not isinstance(
-            response, Aborted
-        ):
-            response, failure = None, TimeBudgetExceededError(
-                f"iteration {env.iteration} took {elapsed:.3g}s, over its "
-                f"{definition.budget_seconds:g}s budget; check controller.is_close_to_timeout() "
-                "and return continue_ in time")
         env = Envelope(env.run_id, env.iteration, env.attempt, state, env.parent_id)
-
-        if isinstance(response, Done):
-            recorded = self._finish_entries(env, definition.id, worker, Status.SUCCESS, end, {
-                "output": response.output, "error": None, "progress": 1.0, "state": state}, {})
-            self._fire_hook(definition, "on_done", self._final_run(
-                recorded, env, definition.id, Status.SUCCESS, input, output=response.output))
-            return response.output  # Celery stores it: state SUCCESS
-        if isinstance(response, Aborted) or self.abort_requested(env.run_id):
-            reason = "the run returned aborted()" if isinstance(response, Aborted) \
-                else "abort requested"
-            return self._end_aborted(task, definition, env, worker, input, end, reason)
-        if isinstance(response, Continue):
-            if env.iteration >= definition.max_iterations:
-                error = MaxIterationsError(
-                    f"asked to continue after iteration {env.iteration} of "
-                    f"max_iterations={definition.max_iterations}")
-                self._end_failed(definition, env, worker, input, end, error, "on_max_iterations")
-                raise error
-            new_input = response.input if response.replace_input else input
-            detail: dict[str, JSON] = {"delay": response.delay} if response.delay else {}
+        outcome = decide(
+            definition, run_id=env.run_id, iteration=env.iteration, attempt=env.attempt,
+            response=response, failure=failure, elapsed=end - started,
+            abort_requested=self.abort_requested(env.run_id),
+        )
+        if outcome.step is Step.CONTINUED:
+            new_input = outcome.input if outcome.replace_input else input
             self._record(lambda s: s.update(env.run_id, {
-                "worker": None, "due_at": end + response.delay, "input": new_input,
+                "worker": None, "due_at": end + outcome.delay, "input": new_input,
                 "state": state, "retry_pending": False,
             }, [LifecycleEntry(env.run_id, definition.id, Step.CONTINUED, end, Status.RUNNING,
                                worker=worker, attempt=env.attempt, iteration=env.iteration,
-                               detail=detail)], now=end))
+                               detail=outcome.detail)], now=end))
             task.apply_async(args=[new_input], kwargs={ENVELOPE: env.next_iteration(state).to_json()},
-                             task_id=env.run_id, countdown=response.delay or None)
+                             task_id=env.run_id, countdown=outcome.delay or None)
             raise Ignore()  # this message is done; the run goes on in the next one
-        if isinstance(response, Error):
-            self._end_failed(definition, env, worker, input, end, response, "on_error")
-            raise RunFailedError(response.type, response.message)
-        assert failure is not None
-        if definition.retry.should_retry(failure, env.attempt):
-            delay = definition.retry.delay(env.attempt, seed=env.run_id)
+        if outcome.step is Step.RETRY_SCHEDULED:
+            assert failure is not None
             self._record(lambda s: s.update(env.run_id, {
-                "worker": None, "due_at": end + delay, "retry_pending": True,
-                "error": _short_error(failure), "state": state,
+                "worker": None, "due_at": end + outcome.delay, "retry_pending": True,
+                "error": outcome.error, "state": state,
             }, [LifecycleEntry(env.run_id, definition.id, Step.RETRY_SCHEDULED, end,
                                Status.RUNNING, worker=worker, attempt=env.attempt,
-                               iteration=env.iteration,
-                               detail={"error": f"{type(failure).__name__}: {failure}",
-                                       "delay": delay})], now=end))
+                               iteration=env.iteration, detail=outcome.detail)], now=end))
             raise task.retry(args=[input], kwargs={ENVELOPE: env.next_attempt(state).to_json()},
-                             countdown=delay, exc=failure)
-        self._end_failed(definition, env, worker, input, end, failure, "on_error")
-        raise failure
+                             countdown=outcome.delay, exc=failure)
+        if outcome.status is Status.SUCCESS:
+            recorded = self._finish_entries(env, definition.id, worker, Status.SUCCESS, end, {
+                "output": outcome.output, "error": None, "progress": 1.0, "state": state}, {})
+            self._fire_hook(definition, "on_done", self._final_run(
+                recorded, env, definition.id, Status.SUCCESS, input, output=outcome.output))
+            return outcome.output  # Celery stores it: state SUCCESS
+        if outcome.status is Status.ABORTED:
+            return self._end_aborted(task, definition, env, worker, input, end, outcome.reason)
+        assert outcome.error is not None and outcome.hook is not None
+        self._end_failed(definition, env, worker, input, end, outcome.error, outcome.hook)
+        if failure is not None and outcome.error["type"] == type(failure).__name__:
+            raise failure
+        raise RunFailedError(outcome.error["type"], outcome.error["message"])
 
     def _end_failed(self, definition: TaskDefinition, env: Envelope, worker: str,
-                    input: JSON, now: float, error: BaseException | Error,  # noqa: A002
+                    input: JSON, now: float, short: dict[str, str],  # noqa: A002
                     hook: str) -> None:
-        short = _short_error(error)
         recorded = self._finish_entries(env, definition.id, worker, Status.FAILED, now,
                                         {"error": short, "state": env.state},
                                         {"error": f"{short['type']}: {short['message']}"})
