@@ -366,10 +366,15 @@ def run_timeline(
     if legend:
         finals = {r[-1].status for r in runs.values() if r[-1].status.is_final}
         seen = {b.status for bars_ in attempts_of.values() for b in bars_}
-        handles: list[Patch | Line2D] = [
-            Line2D([], [], color=WAIT_COLOR, linewidth=1.0, label="held back (trigger delay)"),
-            Patch(facecolor=WAIT_COLOR, label="waiting for a worker"),
-        ]
+        held_back = any(
+            r[0].step is Step.TRIGGERED and isinstance(r[0].detail.get("delay"), int | float)
+            and r[0].detail["delay"] > 0
+            for r in runs.values()
+        )
+        handles: list[Patch | Line2D] = [Patch(facecolor=WAIT_COLOR, label="waiting for a worker")]
+        if held_back:
+            handles.insert(0, Line2D([], [], color=WAIT_COLOR, linewidth=1.0,
+                                     label="held back (trigger delay)"))
         for status in (Status.SUCCESS, Status.FAILED, Status.ABORTED, Status.RUNNING,
                        Status.PENDING):
             if status in seen:
