@@ -8,6 +8,7 @@ it runs before anything is installed.
     python3 course.py open      # create .venv when missing, open JupyterLab
     python3 course.py test      # every test: library tests and nbval over every notebook
     python3 course.py execute   # run every notebook headless and save its outputs
+    python3 course.py site      # write the course as a static website into _site/
 
 The environment is re-installed only when requirements.txt or pyproject.toml change.
 """
@@ -103,7 +104,14 @@ def cmd_execute(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"open": cmd_open, "test": cmd_test, "execute": cmd_execute}
+def cmd_site(args: list[str]) -> int:
+    """Write the course as a static website into _site/ (tools/build_site.py; --help for its options)."""
+    ensure_env()
+    say("writing the course as a static website (tools/build_site.py)")
+    return run([PY, ROOT / "tools" / "build_site.py", *args])
+
+
+COMMANDS = {"open": cmd_open, "test": cmd_test, "execute": cmd_execute, "site": cmd_site}
 
 
 def main(argv: list[str]) -> int:

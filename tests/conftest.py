@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
+import matplotlib
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+from teachtasks import SimulatedClock, TaskManager
 
-from teachtasks import SimulatedClock, TaskManager  # noqa: E402
+# Headless figures for the library's tests. Not through the MPLBACKEND
+# environment variable: the notebook kernels nbval starts would inherit it and
+# draw nothing inline.
+matplotlib.use("Agg")
 
 
 @pytest.fixture
