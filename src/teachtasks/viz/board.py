@@ -28,6 +28,7 @@ import html
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
@@ -88,6 +89,7 @@ class Board:
         self.more = w.HTML()
         self.log = w.HTML()
         rows = [w.HBox([bar, text]) for bar, text in zip(self.bars, self.bar_texts, strict=True)]
+        self._rows = rows
         self.widget = w.VBox([
             self.heading,
             w.HBox([self.tiles[s] for s in Status]),
@@ -118,7 +120,10 @@ class Board:
             self._updates += 1
             self._show_counts()
             self._show_bars(active, entries, sum(counts.get(s, 0) for s in ACTIVE_STATUSES))
-            lines = [str(e) for e in entries[-self.log_lines:]] if self.log_lines else []
+            # times from the first entry, so a real clock's epoch seconds read as 0.0, 0.1...
+            start = entries[0].time if entries else 0.0
+            lines = [str(replace(e, time=e.time - start)) for e in entries[-self.log_lines:]] \
+                if self.log_lines else []
             self.log.value = (
                 "<pre style='font-size:11px;line-height:1.3;margin:0;overflow-x:auto'>"
                 + html.escape("\n".join(lines) or "(nothing yet)") + "</pre>"
@@ -174,8 +179,13 @@ class Board:
                 bar.description = ""
                 text.value = ""
                 bar.layout.visibility = text.layout.visibility = "hidden"
+        # nothing active (every run final): fold the empty rows away instead of
+        # leaving a blank block; while runs are active, rows keep their place
+        for row in self._rows:
+            row.layout.display = "none" if not active else None
         hidden = total - len(active)
-        self.more.value = f"<i>and {hidden} more active run(s)</i>" if hidden > 0 else ""
+        self.more.value = f"<i>and {hidden} more active run(s)</i>" if hidden > 0 else (
+            "<i>none: every run is final</i>" if not active else "")
 
     # ---- driving it ------------------------------------------------------------------------
     def display(self) -> None:
