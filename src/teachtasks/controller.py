@@ -120,7 +120,7 @@ class Controller:
     def is_aborted(self) -> bool:
         """Has someone asked this run to stop? Check it between pieces of work."""
         self._keep_lease()
-        return self._store.get_run(self._run.id).abort_requested
+        return self._store.abort_requested(self._run.id)
 
     def elapsed_seconds(self) -> float:
         return self._clock.now() - self.started_at

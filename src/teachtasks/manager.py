@@ -131,9 +131,9 @@ class TaskManager:
         self._unsubscribe[definition.id] = handles
 
     def find_definition(self, definition_id: str) -> TaskDefinition | None:
-        """The definition, or None when this process does not know it."""
-        with self._lock:
-            return self._definitions.get(definition_id)
+        """The definition, or None when this process does not know it. (No
+        lock: a runner asks for every iteration, and one dict read is atomic.)"""
+        return self._definitions.get(definition_id)
 
     def get_definition(self, definition_id: str) -> TaskDefinition:
         with self._lock:

@@ -229,7 +229,7 @@ class Runner:
         outcome = decide(
             definition, run_id=run.id, iteration=run.iterations, attempt=run.attempt,
             response=response, failure=failure, elapsed=end - started,
-            abort_requested=self.store.get_run(run.id).abort_requested,
+            abort_requested=self.store.abort_requested(run.id),
         )
         if outcome.step is Step.FINISHED:
             return self._finish(run, worker, outcome.status, end, definition=definition,
@@ -398,8 +398,6 @@ class Runner:
                 self._stopping.wait(self.poll_interval)
                 continue
             if run is not None:
-                with self._wake:
-                    self._wake.notify_all()  # wait_idle() may be waiting
                 continue
             due = self.store.next_due()
             timeout = self.poll_interval

@@ -128,6 +128,11 @@ class Store(ABC):
         """Delete a run with its entries and logs, or ``RunNotFoundError``.
         Refused with ``IllegalTransitionError`` while a worker holds it."""
 
+    def abort_requested(self, run_id: str) -> bool:
+        """Has someone asked this run to stop? (``RunNotFoundError`` if there is
+        no such run.) Asked often, so stores answer it without a full copy."""
+        return self.get_run(run_id).abort_requested
+
     @abstractmethod
     def claim(self, worker: str, now: float, lease_seconds: float) -> Run | None:
         """Atomically take the next due run nobody holds (pending, or running

@@ -172,6 +172,11 @@ class MemoryStore(Store):
         with self._lock:
             return _snapshot(self._get(run_id))
 
+    def abort_requested(self, run_id: str) -> bool:
+        # No lock: one dict read is atomic, and the flag only ever goes from
+        # False to True, so a reader can never see a state that was not true.
+        return bool(self._get(run_id)["abort_requested"])
+
     def list_runs(self, where: RunFilter) -> list[Run]:
         with self._lock:
             newest_first = sorted(self._runs.values(), key=lambda r: -self._order[r["id"]])
