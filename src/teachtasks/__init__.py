@@ -10,7 +10,7 @@ The pieces, each in the module named after it:
 * ``runner``: ``Runner``, the pool of workers that executes runs
 * ``context`` / ``controller``: what a run sees, and how it steers itself
 * ``clock``: ``RealClock`` and ``SimulatedClock``
-* ``stores``: where runs live (``MemoryStore``)
+* ``stores``: where runs live (``MemoryStore``, ``SQLiteStore``)
 * ``errors``: every failure by name
 """
 
@@ -52,7 +52,7 @@ from .run import (
     check_transition,
 )
 from .runner import Runner
-from .stores import DefinitionRecord, MemoryStore, RunFilter, Store
+from .stores import DefinitionRecord, MemoryStore, RunFilter, SQLiteStore, Store
 
 __version__ = "0.1.0"
 
@@ -64,8 +64,8 @@ __all__ = [
     "InvalidDefinitionError", "LeaseLostError", "LifecycleEntry", "LogRecord",
     "MaxIterationsError", "MemoryStore", "PayloadNotJSONError", "RealClock", "Refusal",
     "Response", "RetryPolicy", "Run", "RunFilter", "RunLogger", "RunNotFoundError", "RunState",
-    "Runner", "SimulatedClock", "Status", "Step", "Store", "StoreError", "TaskDefinition",
-    "TaskManager", "TeachtasksError", "TimeBudgetExceededError", "TriggerRefusedError",
-    "UnknownDefinitionError", "can_transition", "check_json", "check_transition", "random_ids",
-    "sequential_ids", "task",
+    "Runner", "SQLiteStore", "SimulatedClock", "Status", "Step", "Store", "StoreError",
+    "TaskDefinition", "TaskManager", "TeachtasksError", "TimeBudgetExceededError",
+    "TriggerRefusedError", "UnknownDefinitionError", "can_transition", "check_json",
+    "check_transition", "random_ids", "sequential_ids", "task",
 ]

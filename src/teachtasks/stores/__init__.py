@@ -2,5 +2,6 @@
 
 from .base import DefinitionRecord, RunFilter, Store
 from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
-__all__ = ["DefinitionRecord", "MemoryStore", "RunFilter", "Store"]
+__all__ = ["DefinitionRecord", "MemoryStore", "RunFilter", "SQLiteStore", "Store"]
