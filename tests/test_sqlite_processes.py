@@ -222,3 +222,16 @@ def test_a_forked_child_uses_a_connection_of_its_own(tmp_path: Path) -> None:
     _add(store, "after")
     assert [r.id for r in store.list_runs(RunFilter())] == ["after", "from-child", "from-parent"]
     store.close()
+
+
+def test_runners_sharing_a_file_get_worker_names_nobody_else_has(tmp_path: Path) -> None:
+    from teachtasks import RealClock, Runner, SimulatedClock, SQLiteStore, TaskManager
+
+    shared = TaskManager(SQLiteStore(tmp_path / "t.db"), clock=RealClock())
+    first, second = Runner(shared, workers=2), Runner(shared, workers=2)
+    names = first.worker_names + second.worker_names
+    assert len(set(names)) == 4
+    assert all(f"@{os.getpid()}" in n for n in names)
+    assert Runner(TaskManager(clock=RealClock()), workers=2).worker_names == ["worker-1", "worker-2"]
+    simulated = TaskManager(SQLiteStore(tmp_path / "s.db"), clock=SimulatedClock())
+    assert Runner(simulated, workers=1, name="night").worker_names == ["night-1"]

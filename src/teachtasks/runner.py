@@ -33,6 +33,8 @@ Two ways to drive it:
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ from .errors import (
 from .manager import TaskManager
 from .payload import JSON
 from .run import ACTIVE_STATUSES, LifecycleEntry, Run, Status, Step
+from .stores.memory import MemoryStore
 
 
 def _error_dict(error: BaseException | Error) -> dict[str, str]:
@@ -131,6 +134,22 @@ def decide(
     return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(failure), hook="on_error")
 
 
+_runners_in_this_process = itertools.count(1)
+
+
+def _unique_suffix(manager: TaskManager) -> str:
+    """Worker names must be unique among everyone sharing a store, because a
+    lease belongs to a worker's name. In memory, or on a simulated clock, only
+    this runner uses the store: plain ``worker-1``. On a store other processes
+    may share (a SQLite file) with a real clock, the process id is added, and a
+    number for every further runner in the same process: ``worker-1@4242``,
+    ``worker-1@4242.2``."""
+    if manager.clock.simulated or isinstance(manager.store, MemoryStore):
+        return ""
+    number = next(_runners_in_this_process)
+    return f"@{os.getpid()}" + (f".{number}" if number > 1 else "")
+
+
 class Runner:
     """A pool of workers that executes the runs of one ``TaskManager``."""
 
@@ -141,17 +160,20 @@ class Runner:
         workers: int = 4,
         lease_seconds: float = 30.0,
         poll_interval: float = 0.05,
+        name: str = "worker",
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
             raise InvalidArgumentError(f"workers must be a whole number from 1 to 256, not {workers!r}")
-        for name, value in (("lease_seconds", lease_seconds), ("poll_interval", poll_interval)):
+        for what, value in (("lease_seconds", lease_seconds), ("poll_interval", poll_interval)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise InvalidArgumentError(f"{name} must be a positive number, not {value!r}")
+                raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
         self.manager = manager
         self.store = manager.store
         self.clock = manager.clock
         self.workers = workers
-        self.worker_names = [f"worker-{i}" for i in range(1, workers + 1)]
+        if not isinstance(name, str) or not name or "@" in name:
+            raise InvalidArgumentError(f"name must be a non-empty string without '@', not {name!r}")
+        self.worker_names = [f"{name}-{i}{_unique_suffix(manager)}" for i in range(1, workers + 1)]
         self.lease_seconds = float(lease_seconds)
         self.poll_interval = float(poll_interval)
         self._wake = threading.Condition()
