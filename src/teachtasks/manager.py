@@ -20,8 +20,9 @@ import dataclasses
 import inspect
 import itertools
 import math
+import os
+import random
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,8 +53,19 @@ _emitting_parent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def random_ids() -> Callable[[], str]:
-    """Run ids that never collide, across threads and processes."""
-    return lambda: "run-" + uuid.uuid4().hex[:12]
+    """Run ids that do not collide, across threads and processes: 48 random
+    bits (a collision is about as likely as one in 10^9 among 750 runs... per
+    second for a year). Drawn from a generator seeded from the system's
+    randomness once per process (and again after a fork), which is many times
+    cheaper than asking the system for every id."""
+    state: dict[str, Any] = {"pid": None, "random": None}
+
+    def new_id() -> str:
+        if state["pid"] != os.getpid():
+            state["pid"], state["random"] = os.getpid(), random.Random(os.urandom(32))
+        return f"run-{state['random'].getrandbits(48):012x}"
+
+    return new_id
 
 
 def sequential_ids(prefix: str = "run-") -> Callable[[], str]:
@@ -136,11 +148,10 @@ class TaskManager:
         return self._definitions.get(definition_id)
 
     def get_definition(self, definition_id: str) -> TaskDefinition:
-        with self._lock:
-            try:
-                return self._definitions[definition_id]
-            except (KeyError, TypeError):
-                raise UnknownDefinitionError(definition_id, list(self._definitions)) from None
+        try:
+            return self._definitions[definition_id]  # one dict read: atomic, no lock
+        except (KeyError, TypeError):
+            raise UnknownDefinitionError(definition_id, list(self._definitions)) from None
 
     def list_definitions(self) -> list[TaskDefinition]:
         with self._lock:

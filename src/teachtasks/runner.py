@@ -180,7 +180,6 @@ class Runner:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: dict[str, str] = {}
-        self._held_lock = threading.Lock()
         self._last_reap: float | None = None
         #: unexpected errors a worker thread met (and survived), for inspection
         self.errors: list[str] = []
@@ -329,13 +328,13 @@ class Runner:
         run = self.store.claim(worker, now, self.lease_seconds)
         if run is None:
             return None
-        with self._held_lock:
-            self._held[worker] = run.id
+        # one dict write each way: atomic, so no lock (the housekeeper copies
+        # the dict in one step too)
+        self._held[worker] = run.id
         try:
             return self.execute(run, worker)
         finally:
-            with self._held_lock:
-                self._held.pop(worker, None)
+            self._held.pop(worker, None)
 
     def run_until_idle(
         self, *, max_steps: int = 1_000_000, on_step: Callable[[Run], Any] | None = None
@@ -433,8 +432,7 @@ class Runner:
         interval = self.lease_seconds / 3
         while not self._stopping.wait(min(interval, 1.0)):
             now = self.clock.now()
-            with self._held_lock:
-                held = list(self._held.items())
+            held = list(self._held.items())
             for worker, run_id in held:
                 self.store.heartbeat(run_id, worker, now, self.lease_seconds)
             self._maybe_reap(now)

@@ -1,0 +1,325 @@
+"""Every benchmark of the course, each as a ratio against a baseline measured in
+the same run (medians of several repetitions). Nothing here is a test: it
+prints numbers for this machine and asserts nothing about speed.
+
+    .venv/bin/python benchmarks/run.py                 # everything (a few minutes)
+    .venv/bin/python benchmarks/run.py dispatch peers  # some of them
+
+1. dispatch  20,000 no-op runs, memory store, 4 workers, against
+             concurrent.futures.ThreadPoolExecutor(4) running the same no-op
+2. peers     the same work on Huey (memory storage, thread workers), Dramatiq
+             (stub broker, its worker) and RQ (fakeredis, simple workers)
+3. durable   the SQLite store against Huey's SqliteHuey (sqlite_vs_huey.py)
+4. latency   emit -> the run's first line of code, idle pool of 4: p50 and p99,
+             memory and SQLite
+5. scale     the 50 newest failed runs among 100,000 in SQLite; the memory of
+             100,000 finished runs in the memory store
+6. course    seconds to execute every notebook headless
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+from teachtasks import RealClock, Runner, SimulatedClock, SQLiteStore, TaskManager
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import sqlite_vs_huey  # noqa: E402  (the durable benchmark lives beside this file)
+from jobs import noop  # noqa: E402
+
+WORKERS = 4
+
+
+def median_of(repeats: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(repeats))
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# ---- 1. dispatch overhead ------------------------------------------------------------------
+def pool_seconds(runs: int) -> float:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        wait([pool.submit(noop) for _ in range(runs)])
+    return time.perf_counter() - start
+
+
+def teachtasks_seconds(runs: int, store_path: Path | None = None) -> float:
+    store = SQLiteStore(store_path) if store_path else None
+    tasks = TaskManager(store, clock=RealClock())
+    tasks.task("noop")(noop)
+    runner = Runner(tasks, workers=WORKERS).start()
+    try:
+        start = time.perf_counter()
+        for _ in range(runs):
+            tasks.trigger("noop")
+        if not runner.wait_idle(timeout=600):
+            raise RuntimeError("teachtasks did not finish")
+        return time.perf_counter() - start
+    finally:
+        runner.stop()
+        if store is not None:
+            store.close()
+
+
+def dispatch(repeats: int) -> None:
+    runs = 20_000
+    pool = median_of(repeats, lambda: pool_seconds(runs))
+    ours = median_of(repeats, lambda: teachtasks_seconds(runs))
+    say(f"1. dispatch: {runs:,} no-op runs, {WORKERS} workers, median of {repeats}")
+    say(f"   ThreadPoolExecutor({WORKERS})      {pool:7.3f} s  ({runs / pool:,.0f} per s)")
+    say(f"   teachtasks Runner, memory store  {ours:7.3f} s  ({runs / ours:,.0f} per s)")
+    say(f"   ratio teachtasks / pool: {ours / pool:.2f}   (aim: at most 2)")
+
+
+# ---- 2. peers -------------------------------------------------------------------------------
+def huey_memory_seconds(runs: int) -> float:
+    from huey import MemoryHuey
+    from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
+
+    huey = MemoryHuey("bench", immediate=False)
+    done, finished, lock = threading.Event(), [0], threading.Lock()
+
+    @huey.task()
+    def huey_noop() -> None:
+        return None
+
+    @huey.signal(SIGNAL_COMPLETE, SIGNAL_ERROR)
+    def on_finish(signal: str, task: object, *args: object) -> None:
+        with lock:
+            finished[0] += 1
+            if finished[0] >= runs:
+                done.set()
+
+    # Huey's consumer sleeps between empty polls; keep its sleeps short so it
+    # is not measured waking up
+    consumer = huey.create_consumer(workers=WORKERS, worker_type="thread", periodic=False,
+                                    initial_delay=0.001, max_delay=0.01)
+    consumer.start()
+    try:
+        start = time.perf_counter()
+        for _ in range(runs):
+            huey_noop()
+        if not done.wait(600):
+            raise RuntimeError("huey did not finish")
+        return time.perf_counter() - start
+    finally:
+        consumer.stop(graceful=True)
+
+
+def dramatiq_seconds(runs: int) -> float:
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    dramatiq.set_broker(broker)
+    actor = dramatiq.actor(noop, actor_name=f"noop_{time.monotonic_ns()}", broker=broker)
+    worker = dramatiq.Worker(broker, worker_threads=WORKERS, worker_timeout=10)
+    worker.start()
+    try:
+        start = time.perf_counter()
+        for _ in range(runs):
+            actor.send()
+        broker.join(actor.queue_name, fail_fast=True)
+        worker.join()
+        return time.perf_counter() - start
+    finally:
+        worker.stop()
+        broker.close()
+
+
+def rq_seconds(runs: int) -> float:
+    from fakeredis import FakeServer, FakeStrictRedis
+    from rq import Queue, SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class ThreadWorker(SimpleWorker):
+        # RQ's workers are processes; four in threads need timer-based job
+        # timeouts and no signal handlers (only the main thread may set them)
+        death_penalty_class = TimerDeathPenalty
+
+        def _install_signal_handlers(self) -> None:
+            return None
+
+    server = FakeServer()
+    queue = Queue("bench", connection=FakeStrictRedis(server=server))
+    start = time.perf_counter()
+    for _ in range(runs):
+        queue.enqueue(noop)
+    workers = [ThreadWorker([Queue("bench", connection=FakeStrictRedis(server=server))],
+                            connection=FakeStrictRedis(server=server)) for _ in range(WORKERS)]
+    threads = [threading.Thread(target=w.work, kwargs={"burst": True, "logging_level": "ERROR"})
+               for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if queue.finished_job_registry.count != runs:
+        raise RuntimeError(f"rq finished {queue.finished_job_registry.count} of {runs}")
+    return elapsed
+
+
+def peers(repeats: int) -> None:
+    import logging
+
+    logging.getLogger("rq").setLevel(logging.ERROR)
+    logging.getLogger("dramatiq").setLevel(logging.ERROR)
+    logging.getLogger("huey").setLevel(logging.ERROR)
+    runs = 5_000
+    ours = median_of(repeats, lambda: teachtasks_seconds(runs))
+    say(f"2. peers: {runs:,} no-op runs, {WORKERS} workers each, median of {repeats}")
+    say(f"   teachtasks (memory store)        {ours:7.3f} s")
+    for name, measure in (("Huey, MemoryHuey + threads", huey_memory_seconds),
+                          ("Dramatiq, StubBroker + Worker", dramatiq_seconds),
+                          ("RQ, fakeredis + SimpleWorker", rq_seconds)):
+        theirs = median_of(repeats, lambda m=measure: m(runs))
+        say(f"   {name:<32} {theirs:7.3f} s   ratio theirs / ours: {theirs / ours:5.2f}"
+            f"   (aim: above 1)")
+
+
+# ---- 3. durable -------------------------------------------------------------------------------
+def durable(repeats: int) -> None:
+    runs = 5_000
+    with tempfile.TemporaryDirectory() as folder:
+        counter = iter(range(10**6))
+
+        def fresh() -> Path:
+            return Path(folder) / f"{next(counter)}.db"
+
+        ours = median_of(repeats, lambda: sqlite_vs_huey.teachtasks_runs_per_second(
+            fresh(), runs, "normal"))
+        ours_full = median_of(repeats, lambda: sqlite_vs_huey.teachtasks_runs_per_second(
+            fresh(), runs, "full"))
+        huey = median_of(repeats, lambda: sqlite_vs_huey.huey_runs_per_second(fresh(), runs))
+    say(f"3. durable: {runs:,} no-op runs on SQLite, {WORKERS} worker threads, median of {repeats}")
+    say(f"   teachtasks SQLiteStore (synchronous=normal)  {ours:7.0f} runs/s")
+    say(f"   teachtasks SQLiteStore (synchronous=full)    {ours_full:7.0f} runs/s")
+    say(f"   Huey SqliteHuey (synchronous=full)           {huey:7.0f} runs/s")
+    say(f"   ratio ours / huey: {ours / huey:.2f} with defaults, {ours_full / huey:.2f} with the"
+        " same fsync setting   (aim: at least 1)")
+
+
+# ---- 4. latency ---------------------------------------------------------------------------------
+def emit_latencies(tasks: TaskManager, samples: int) -> list[float]:
+    started = threading.Event()
+    first_line: list[float] = [0.0]
+
+    def ping(ctx, ctl):  # noqa: ANN001, ANN202
+        first_line[0] = time.perf_counter()
+        started.set()
+
+    tasks.task("ping", events=["ping"])(ping)
+    runner = Runner(tasks, workers=WORKERS).start()
+    latencies = []
+    try:
+        time.sleep(0.2)  # an idle pool: every worker waiting
+        for _ in range(samples):
+            started.clear()
+            emitted = time.perf_counter()
+            tasks.emit("ping", {})
+            if not started.wait(5):
+                raise RuntimeError("the run never started")
+            latencies.append(first_line[0] - emitted)
+            time.sleep(0.005)
+    finally:
+        runner.stop()
+    return latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def latency(repeats: int) -> None:
+    samples = 300
+    say(f"4. latency: emit -> first line of the run, idle pool of {WORKERS}, {samples} emits")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, store, aim in (("memory", None, 1.0),
+                                 ("SQLite", SQLiteStore(Path(folder) / "l.db"), 10.0)):
+            values = emit_latencies(TaskManager(store, clock=RealClock()), samples)
+            p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
+            say(f"   {name:<7} p50 {p50:6.3f} ms   p99 {p99:6.3f} ms   p50 / aim: "
+                f"{p50 / aim:.2f}   (aim: p50 under {aim:g} ms)")
+            if store is not None:
+                store.close()
+
+
+# ---- 5. scale -----------------------------------------------------------------------------------
+def scale(repeats: int) -> None:
+    runs = 100_000
+    with tempfile.TemporaryDirectory() as folder:
+        timings = sqlite_vs_huey.listing_milliseconds(Path(folder) / "big.db", runs)
+    newest = next(v for k, v in timings.items() if k.startswith("50 newest failed ("))
+    say(f"5. scale: {runs:,} runs")
+    say(f"   SQLite, the 50 newest failed runs: {newest:.2f} ms (median of 21)   "
+        f"ratio to aim: {newest / 20:.3f}   (aim: under 20 ms)")
+    gc.collect()
+    tracemalloc.start()
+    tasks = TaskManager(clock=SimulatedClock())
+    tasks.task("noop")(noop)
+    for i in range(runs):
+        tasks.trigger("noop", {"n": i})
+    Runner(tasks, workers=WORKERS).run_until_idle()
+    used, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    entries = len(tasks.store.list_entries())
+    mb = used / 2**20
+    say(f"   memory store, {runs:,} finished runs with their {entries:,} lifecycle entries: "
+        f"{mb:.0f} MB   ratio to aim: {mb / 200:.2f}   (aim: under 200 MB)")
+
+
+# ---- 6. the course ------------------------------------------------------------------------------
+def course(repeats: int) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    total = 0.0
+    say("6. the course: every notebook executed headless in a fresh kernel (nothing saved)")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - start
+        total += seconds
+        say(f"   {path.stem:<28} {seconds:6.1f} s   ratio to the 20 s aim: {seconds / 20:.2f}")
+    say(f"   all notebooks: {total:.0f} s")
+
+
+BENCHMARKS = {"dispatch": dispatch, "peers": peers, "durable": durable, "latency": latency,
+              "scale": scale, "course": course}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="*", choices=[*BENCHMARKS, []], default=[])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    import platform
+
+    say(f"python {platform.python_version()}, {platform.machine()}, "
+        f"{__import__('os').cpu_count()} cores")
+    for name in args.which or BENCHMARKS:
+        say()
+        BENCHMARKS[name](args.repeats if name != "durable" else min(args.repeats, 3))
+
+
+if __name__ == "__main__":
+    main()
