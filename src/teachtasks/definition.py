@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidDefinitionError
 from .payload import JSON
+from .run import LifecycleEntry, Step
 from .stores.base import DefinitionRecord
 
 if TYPE_CHECKING:
@@ -165,6 +166,25 @@ class TaskDefinition:
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
                 raise InvalidDefinitionError(f"definition {self.id!r}: {name} must be a function")
+
+    def call_hook(self, name: str, run: Run, now: float) -> LifecycleEntry | None:
+        """Call hook ``name`` (if set) with the run. A hook must never break
+        the run it reports on: if it raises, the error comes back as a
+        HOOK_FAILED lifecycle entry for the caller to record."""
+        if name not in HOOK_NAMES[1:]:
+            raise InvalidDefinitionError(f"no run hook called {name!r}")
+        hook = getattr(self, name)
+        if hook is None:
+            return None
+        try:
+            hook(run)
+        except Exception as exc:
+            return LifecycleEntry(
+                run.id, run.definition_id, Step.HOOK_FAILED, now, run.status,
+                worker=run.worker, attempt=run.attempt, iteration=run.iterations,
+                detail={"hook": name, "error": f"{type(exc).__name__}: {exc}"},
+            )
+        return None
 
     def record(self) -> DefinitionRecord:
         """The data part, for a store."""

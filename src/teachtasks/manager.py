@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock, RealClock
-from .definition import HOOK_NAMES, TaskDefinition, task
+from .definition import TaskDefinition, task
 from .errors import (
     DefinitionInUseError,
     DuplicateDefinitionError,
@@ -365,15 +365,6 @@ class TaskManager:
     def fire_hook(self, definition: TaskDefinition, name: str, run: Run) -> None:
         """Call a definition's hook; a hook that raises is recorded as a
         HOOK_FAILED entry and never changes the run."""
-        assert name in HOOK_NAMES
-        hook = getattr(definition, name)
-        if hook is None:
-            return
-        try:
-            hook(run)
-        except Exception as exc:
-            self.store.append_entries([LifecycleEntry(
-                run.id, run.definition_id, Step.HOOK_FAILED, self.clock.now(), run.status,
-                worker=run.worker, attempt=run.attempt, iteration=run.iterations,
-                detail={"hook": name, "error": f"{type(exc).__name__}: {exc}"},
-            )])
+        entry = definition.call_hook(name, run, self.clock.now())
+        if entry is not None:
+            self.store.append_entries([entry])

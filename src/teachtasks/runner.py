@@ -62,6 +62,23 @@ def _error_dict(error: BaseException | Error) -> dict[str, str]:
     return {"type": type(error).__name__, "message": str(error)}
 
 
+def call_run(
+    definition: TaskDefinition, context: Context, controller: Controller
+) -> tuple[Response | None, Exception | None]:
+    """Call the definition's ``run`` and say how the iteration ended: a
+    response (a plain return value means ``done(value)``), or the exception
+    it raised. A lost lease is not the run's failure: it goes up to the runner."""
+    try:
+        result = definition.run(context, controller)
+        if isinstance(result, Done | Continue | Error | Aborted):
+            return result, None
+        return RESPONSES.done(result), None
+    except LeaseLostError:
+        raise
+    except Exception as exc:
+        return None, exc
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one iteration's ending means for its run. ``step`` is FINISHED
@@ -220,16 +237,7 @@ class Runner:
                 budget_seconds=definition.budget_seconds, started_at=now,
                 lease_seconds=self.lease_seconds,
             )
-            response: Response | None = None
-            failure: BaseException | None = None
-            try:
-                result = definition.run(context, controller)
-                response = result if isinstance(result, Done | Continue | Error | Aborted) \
-                    else RESPONSES.done(result)
-            except LeaseLostError:
-                raise
-            except Exception as exc:
-                failure = exc
+            response, failure = call_run(definition, context, controller)
             return self._apply(run, worker, definition, response, failure, started=now)
         except LeaseLostError:
             # Our lease expired while we worked and another worker took the run

@@ -72,7 +72,7 @@ except ImportError as exc:  # pragma: no cover - the course installs it
 
 from ..clock import Clock, RealClock
 from ..context import Context, RunLogger
-from ..controller import RESPONSES, Aborted, Continue, Controller, Done, Error, Response
+from ..controller import Controller, Response
 from ..definition import TaskDefinition
 from ..errors import (
     ConfigurationError,
@@ -87,7 +87,7 @@ from ..errors import (
 from ..manager import TaskManager
 from ..payload import JSON, check_json, copy_json
 from ..run import LifecycleEntry, LogRecord, Run, Status, Step
-from ..runner import decide
+from ..runner import call_run, decide
 from ..stores.base import Store
 from ..stores.memory import MemoryStore
 
@@ -515,16 +515,8 @@ class CeleryBridge:
         return self._record(write)
 
     def _fire_hook(self, definition: TaskDefinition, name: str, run: Run) -> None:
-        hook = getattr(definition, name)
-        if hook is None:
-            return
-        try:
-            hook(run)
-        except Exception as exc:
-            entry = LifecycleEntry(
-                run.id, run.definition_id, Step.HOOK_FAILED, self.clock.now(), run.status,
-                worker=run.worker, attempt=run.attempt, iteration=run.iterations,
-                detail={"hook": name, "error": f"{type(exc).__name__}: {exc}"})
+        entry = definition.call_hook(name, run, self.clock.now())
+        if entry is not None:
             self._record(lambda s: s.append_entries([entry]))
 
     def _final_run(self, recorded: Run | None, env: Envelope, definition_id: str,
@@ -600,14 +592,7 @@ class CeleryBridge:
         controller = CeleryController(
             run, store=scratch, clock=clock, worker=worker,
             budget_seconds=definition.budget_seconds, started_at=now, bridge=self, task=task)
-        response: Response | None = None
-        failure: Exception | None = None
-        try:
-            result = definition.run(context, controller)
-            response = result if isinstance(result, Done | Continue | Error | Aborted) \
-                else RESPONSES.done(result)
-        except Exception as exc:
-            failure = exc
+        response, failure = call_run(definition, context, controller)
         state = scratch.get_run(run.id).state
         return self._apply(task, definition, env, worker, input, state, response, failure, now)
 
