@@ -70,7 +70,7 @@ def cmd_open(args: list[str]) -> int:
     ensure_env()
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     say("opening JupyterLab; stop it with Ctrl+C")
-    return run([BIN / "jupyter", "lab", f"--notebook-dir={NOTEBOOKS}", *extra, *args])
+    return run([BIN / "jupyter", "lab", "--ip=127.0.0.1", f"--notebook-dir={NOTEBOOKS}", *extra, *args])
 
 
 def cmd_test(args: list[str]) -> int:
