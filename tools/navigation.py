@@ -40,6 +40,8 @@ COURSE = [
     ("09_use_cases", "Use cases",
      "import and export, batch email, images, reports, an external API, cleanup"),
     ("10_scaling_out", "Scaling out", "the same ideas on Celery and Redis"),
+    ("11_appendix_measuring", "Appendix: measuring the runner",
+     "measure the runner's overhead against a thread pool, honestly, and see where the time goes"),
 ]
 
 MAP_START, MAP_END = "<!-- map: written by tools/navigation.py -->", "<!-- /map -->"
