@@ -206,3 +206,16 @@ def test_bad_input_raises_a_clear_error_and_changes_nothing(
     with pytest.raises(error, match=message):
         call(tasks)
     assert snapshot(tasks) == before
+
+
+def test_a_random_id_drawn_twice_is_drawn_again() -> None:
+    from teachtasks import RealClock
+
+    drawn = iter(["run-same", "run-same", "run-other"])
+    tasks = TaskManager(clock=RealClock(), ids=lambda: next(drawn))
+    tasks._ids_may_collide = False  # as with random ids: no look-up before the insert
+    tasks.task("noop")(noop)
+    first = tasks.trigger("noop", {"n": 1})
+    second = tasks.trigger("noop", {"n": 2})
+    assert (first.id, second.id) == ("run-same", "run-other")
+    assert [e.run_id for e in tasks.lifecycle()] == ["run-same", "run-other"]

@@ -22,6 +22,7 @@ from .errors import (
     ConfigurationError,
     DefinitionInUseError,
     DuplicateDefinitionError,
+    DuplicateRunIdError,
     IllegalTransitionError,
     InputValidationError,
     InvalidArgumentError,
@@ -59,7 +60,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVE_STATUSES", "FINAL_STATUSES", "NO_RETRY", "TRANSITIONS", "Aborted", "Clock",
     "ConfigurationError", "Context", "Continue", "Controller", "DefinitionInUseError",
-    "DefinitionRecord", "Done", "DuplicateDefinitionError", "Error", "EventBus",
+    "DefinitionRecord", "Done", "DuplicateDefinitionError", "DuplicateRunIdError", "Error", "EventBus",
     "IllegalTransitionError", "InputValidationError", "InvalidArgumentError",
     "InvalidDefinitionError", "LeaseLostError", "LifecycleEntry", "LogRecord",
     "MaxIterationsError", "MemoryStore", "PayloadNotJSONError", "RealClock", "Refusal",

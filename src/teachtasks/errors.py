@@ -82,6 +82,10 @@ class InvalidArgumentError(TeachtasksError, ValueError):
     """An argument is out of range or of the wrong kind (a negative limit, an unknown status)."""
 
 
+class DuplicateRunIdError(InvalidArgumentError):
+    """A store already holds a run with this id (nothing was written)."""
+
+
 class LeaseLostError(TeachtasksError):
     """A worker tried to change a run it no longer holds (its lease expired and
     another worker took the run over)."""

@@ -33,6 +33,7 @@ from .definition import TaskDefinition, task
 from .errors import (
     DefinitionInUseError,
     DuplicateDefinitionError,
+    DuplicateRunIdError,
     InputValidationError,
     InvalidArgumentError,
     InvalidDefinitionError,
@@ -53,11 +54,12 @@ _emitting_parent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def random_ids() -> Callable[[], str]:
-    """Run ids that do not collide, across threads and processes: 48 random
-    bits (a collision is about as likely as one in 10^9 among 750 runs... per
-    second for a year). Drawn from a generator seeded from the system's
-    randomness once per process (and again after a fork), which is many times
-    cheaper than asking the system for every id."""
+    """Run ids for a real clock, unique across threads and processes: 48
+    random bits from a generator seeded from the system's randomness once per
+    process (and again after a fork), which is many times cheaper than asking
+    the system for every id. Two runs could still draw the same id (about one
+    chance in 550 among a million runs): the store refuses the second
+    (``DuplicateRunIdError``, nothing written) and ``trigger`` draws again."""
     state: dict[str, Any] = {"pid": None, "random": None}
 
     def new_id() -> str:
@@ -264,7 +266,16 @@ class TaskManager:
             detail["parent"] = parent_id
         entry = LifecycleEntry(run_id, definition_id, Step.TRIGGERED, now, Status.PENDING,
                                detail=detail)
-        created, is_new = self.store.create_run(run, entry)
+        for _ in range(3):
+            try:
+                created, is_new = self.store.create_run(run, entry)
+                break
+            except DuplicateRunIdError:  # a random id drawn twice: draw again
+                run_id = self._new_id()
+                run = dataclasses.replace(run, id=run_id)
+                entry = dataclasses.replace(entry, run_id=run_id)
+        else:
+            raise TeachtasksError("three run ids in a row were taken; check the id generator")
         if is_new:
             for listener in list(self._new_run_listeners):
                 listener(created)

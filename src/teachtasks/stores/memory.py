@@ -22,6 +22,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..errors import (
+    DuplicateRunIdError,
     IllegalTransitionError,
     InvalidArgumentError,
     LeaseLostError,
@@ -156,7 +157,7 @@ class MemoryStore(Store):
             if key is not None and key in self._by_key:
                 return _snapshot(self._runs[self._by_key[key]]), False
             if run.id in self._runs:
-                raise InvalidArgumentError(f"a run with id {run.id!r} already exists")
+                raise DuplicateRunIdError(f"a run with id {run.id!r} already exists")
             rec = _record(run)
             self._runs[run.id] = rec
             self._counts[run.status] += 1

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import (
+    DuplicateRunIdError,
     IllegalTransitionError,
     InvalidArgumentError,
     LeaseLostError,
@@ -817,7 +818,7 @@ class SQLiteStore(Store):
             try:
                 self._execute(conn, _RUN_INSERT, params)
             except sqlite3.IntegrityError:  # the UNIQUE id: checked by SQLite, not by a read
-                raise InvalidArgumentError(f"a run with id {run.id!r} already exists") from None
+                raise DuplicateRunIdError(f"a run with id {run.id!r} already exists") from None
             self._append(conn, [entry_params])
         return _run_from_params(params), True
 
