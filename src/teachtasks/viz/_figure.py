@@ -26,6 +26,18 @@ def new_figure(width: float, height: float, **kwargs: Any) -> Figure:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained", **kwargs)
 
 
+def style_time_axis(ax: Axes, title: str, ylabel: str) -> None:
+    """The look every time chart shares: the clock's seconds along x, light
+    vertical grid lines behind the bars, a left-aligned title, no box."""
+    ax.set_xlabel("time (seconds on the clock)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def figure_of(ax: Axes) -> Figure:
     """The top-level figure an axes belongs to (an axes may live in a subfigure)."""
     fig = ax.figure

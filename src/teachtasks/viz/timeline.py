@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..run import LifecycleEntry, Status, Step
-from ._figure import figure_of, new_figure
+from ._figure import figure_of, new_figure, style_time_axis
 from ._log import by_run, in_clock_order, natural_key, time_span
 from .colors import (
     INK,
@@ -255,13 +255,7 @@ def timeline(
     ax.set_yticks(range(len(rows)), rows)
     ax.set_ylim(len(rows) - 0.5, -0.5 - 0.25)
     ax.set_xlim(start - span * 0.01, end + span * 0.02)
-    ax.set_xlabel("time (seconds on the clock)")
-    ax.set_ylabel("worker")
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    style_time_axis(ax, title, "worker")
 
     if legend:
         handles: list[Patch | Line2D] = []
@@ -355,13 +349,7 @@ def run_timeline(
     ax.set_yticks(range(0, n, every), names[::every], fontsize=8 if n <= 60 else 7)
     ax.set_ylim(max(n, 1) - 0.5, -0.5)
     ax.set_xlim(start - span * 0.01, end + span * 0.03)
-    ax.set_xlabel("time (seconds on the clock)")
-    ax.set_ylabel("run" if every == 1 else f"run (one in {every} named)")
-    ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    style_time_axis(ax, title, "run" if every == 1 else f"run (one in {every} named)")
 
     if legend:
         finals = {r[-1].status for r in runs.values() if r[-1].status.is_final}
