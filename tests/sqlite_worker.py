@@ -76,8 +76,8 @@ def work(db: Path) -> int:
     manager = TaskManager(store)
     manager.register(record)
     runner = Runner(manager, workers=2, lease_seconds=LEASE_SECONDS, poll_interval=0.02)
-    # worker names unique across processes, so a lease check can tell them apart
-    runner.worker_names = [f"pid{os.getpid()}-w{i}" for i in (1, 2)]
+    # no names set by hand: on a shared file the Runner makes them unique
+    # (worker-1@<pid>), which these crash tests rely on
     runner.start()
     try:
         idle = runner.wait_idle(timeout=120)
