@@ -232,6 +232,8 @@ def test_runners_sharing_a_file_get_worker_names_nobody_else_has(tmp_path: Path)
     names = first.worker_names + second.worker_names
     assert len(set(names)) == 4
     assert all(f"@{os.getpid()}" in n for n in names)
+    assert first.worker_names[0].split("@")[1] == first.worker_names[1].split("@")[1]  # one suffix
+    assert Runner(shared, workers=1, name="A").worker_names == ["A-1"]  # chosen names kept
     assert Runner(TaskManager(clock=RealClock()), workers=2).worker_names == ["worker-1", "worker-2"]
     simulated = TaskManager(SQLiteStore(tmp_path / "s.db"), clock=SimulatedClock())
     assert Runner(simulated, workers=1, name="night").worker_names == ["night-1"]

@@ -47,8 +47,9 @@ def main(argv: list[str]) -> int:
     tasks = TaskManager(store, services={"shop_db": args.shop_db, "pause": args.pause})
     for definition in DEFINITIONS:
         tasks.register(definition)
-    runner = Runner(tasks, workers=2, lease_seconds=LEASE_SECONDS, poll_interval=0.02)
-    runner.worker_names = [f"{args.name}-1", f"{args.name}-2"]
+    # named: the notebook starts each process with its own --name
+    runner = Runner(tasks, workers=2, lease_seconds=LEASE_SECONDS, poll_interval=0.02,
+                    name=args.name)
     runner.start()
     try:
         idle = runner.wait_idle(timeout=120)

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .manager import TaskManager
     from .stores.base import Store
 
-LEVELS = ("debug", "info", "warning", "error")
 
 
 class RunState(Mapping[str, JSON]):

@@ -16,9 +16,8 @@ Three things live here because they are one idea:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from .errors import IllegalTransitionError, InvalidArgumentError
 from .payload import JSON
@@ -121,9 +120,6 @@ class Run:
     @property
     def is_final(self) -> bool:
         return self.status.is_final
-
-    def evolve(self, **changes: Any) -> Run:
-        return replace(self, **changes)
 
 
 #: Fields a store lets the runner change with ``Store.update``. ``status`` is

@@ -155,8 +155,8 @@ _runners_in_this_process = itertools.count(1)
 
 
 def _unique_suffix(manager: TaskManager) -> str:
-    """Worker names must be unique among everyone sharing a store, because a
-    lease belongs to a worker's name. In memory, or on a simulated clock, only
+    """Default worker names must be unique among everyone sharing a store,
+    because a lease belongs to a worker's name. In memory, or on a simulated clock, only
     this runner uses the store: plain ``worker-1``. On a store other processes
     may share (a SQLite file) with a real clock, the process id is added, and a
     number for every further runner in the same process: ``worker-1@4242``,
@@ -177,7 +177,7 @@ class Runner:
         workers: int = 4,
         lease_seconds: float = 30.0,
         poll_interval: float = 0.05,
-        name: str = "worker",
+        name: str | None = None,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
             raise InvalidArgumentError(f"workers must be a whole number from 1 to 256, not {workers!r}")
@@ -188,9 +188,13 @@ class Runner:
         self.store = manager.store
         self.clock = manager.clock
         self.workers = workers
-        if not isinstance(name, str) or not name or "@" in name:
+        if name is None:  # our own names: made unique where the store is shared
+            name, suffix = "worker", _unique_suffix(manager)
+        elif isinstance(name, str) and name and "@" not in name:
+            suffix = ""  # names you choose are yours to keep unique
+        else:
             raise InvalidArgumentError(f"name must be a non-empty string without '@', not {name!r}")
-        self.worker_names = [f"{name}-{i}{_unique_suffix(manager)}" for i in range(1, workers + 1)]
+        self.worker_names = [f"{name}-{i}{suffix}" for i in range(1, workers + 1)]
         self.lease_seconds = float(lease_seconds)
         self.poll_interval = float(poll_interval)
         self._wake = threading.Condition()
