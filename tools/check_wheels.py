@@ -145,8 +145,9 @@ def _failure(result: Result, output: str) -> Result:
     return result
 
 
-def check_pair(python: str, platform: Platform) -> Result:
-    """Resolve the learner requirements for one machine, wheels only."""
+def check_pair(python: str, platform: Platform, download_to: Path | None = None) -> Result:
+    """Resolve the learner requirements for one machine, wheels only. With
+    ``download_to``, the platform-only dependencies found are downloaded there too."""
     result = Result(python, platform.name)
     with tempfile.TemporaryDirectory() as tmp:
         reqs = Path(tmp) / "requirements.txt"
@@ -172,7 +173,7 @@ def check_pair(python: str, platform: Platform) -> Result:
                 if any(requirement.marker.evaluate(marker_env(python, platform, e)) for e in extras or [""]):
                     extra.add(str(requirement.name) + str(requirement.specifier))
         for spec in sorted(extra):
-            got = _pip("download", "--no-deps", "--quiet", "-d", str(Path(tmp) / "d"),
+            got = _pip("download", "--no-deps", "--quiet", "-d", str(download_to or Path(tmp) / "d"),
                        *_target_args(python, platform), spec)
             if got.returncode != 0:
                 _failure(result, got.stdout + got.stderr)
@@ -193,8 +194,10 @@ def download(python: str, platform: Platform, dest: Path) -> int:
                                 *_target_args(python, platform), "-r", str(reqs)])
         if code != 0:
             return code
-    # the platform-only dependencies pip could not see from here
-    result = check_pair(python, platform)
+    # the platform-only dependencies pip could not see from here (pywinpty on Windows...)
+    result = check_pair(python, platform, download_to=dest)
+    if not result.ok:
+        print(f"missing for {python}-{platform.name}: {', '.join(result.missing)}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
