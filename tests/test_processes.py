@@ -153,14 +153,20 @@ KERNEL_CODE = textwrap.dedent("""
     app = start_process([sys.executable, "-m", "uvicorn", "apps.signup_app:app", "--host", "127.0.0.1",
                          "--port", str(free_port())], cwd={notebooks!r},
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print(redis.pid, worker.pid, app.pid)
+    from apps.mail_server import LocalMailServer        # notebook 09's servers: threads
+    from apps.rates_api import RatesAPI
+    from teachtasks import SimulatedClock
+    mail = LocalMailServer().start()
+    api = RatesAPI(SimulatedClock()).start()
+    print(redis.pid, worker.pid, app.pid, mail.port, api.port)
 """)
 
 
 @pytest.mark.skipif(not POSIX, reason="the kernel is killed with SIGKILL and its children found in /proc")
 def test_servers_and_workers_die_with_their_kernel() -> None:
-    """What notebooks 01 and 10 start (a web app, Redis, a Celery worker and its pool)
-    is gone within 10 s of its kernel being killed: a restart, a crash."""
+    """What notebooks 01, 09 and 10 start (a web app, an SMTP server and an HTTP API,
+    Redis, a Celery worker and its pool) is gone within 10 s of its kernel being
+    killed: a restart, a crash."""
     import psutil
     from jupyter_client import KernelManager
 
@@ -175,8 +181,9 @@ def test_servers_and_workers_die_with_their_kernel() -> None:
             KERNEL_CODE.format(notebooks=str(ROOT / "notebooks")), timeout=60,
             output_hook=lambda msg: outputs.append(msg["content"].get("text", "")))
         assert reply["content"]["status"] == "ok", reply["content"]
-        pids = [int(p) for p in "".join(outputs).split()]
+        *pids, mail_port, api_port = [int(p) for p in "".join(outputs).split()]
         assert len(pids) == 3
+        assert _listening(mail_port) and _listening(api_port)
         worker = psutil.Process(pids[1])
         wait_until(lambda: worker.children(recursive=True), timeout=30, what="the worker's pool")
         pids += [child.pid for child in worker.children(recursive=True)]
@@ -184,6 +191,7 @@ def test_servers_and_workers_die_with_their_kernel() -> None:
         kernel_pid = manager.provisioner.process.pid
         os.kill(kernel_pid, signal.SIGKILL)
         assert gone_within(pids, 10) == [], "these outlived their kernel"
+        assert not _listening(mail_port) and not _listening(api_port)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
