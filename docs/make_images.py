@@ -21,6 +21,7 @@ from teachtasks.run import Step  # noqa: E402
 from teachtasks.viz import (  # noqa: E402
     busy_manager,
     demo_manager,
+    projector,
     replay_figure,
     run_timeline,
     statechart,
@@ -52,6 +53,10 @@ def main() -> int:
         "run_timeline_200.png": run_timeline(busy),
         "throughput_200.png": throughput(busy),
     }
+    with projector():  # the classroom look, beside the default one
+        figures["statechart_projector.png"] = statechart(log)
+        figures["statechart_run_projector.png"] = statechart(log, highlight_run="run-1")
+        figures["timeline_projector.png"] = timeline(log)
     too_big = []
     for name, fig in figures.items():
         path = IMAGES / name
