@@ -283,3 +283,13 @@ def test_each_note_has_every_section() -> None:
         questions = text.split("## Discussion questions", 1)[1].split("\n## ", 1)[0]
         assert 2 <= len(re.findall(r"^\d\. ", questions, re.M)) <= 3, f"{path.name}: 2-3 questions"
         assert "Good answer" in questions or "A good answer" in questions
+
+
+def test_each_solution_opens_with_why_and_the_common_wrong_approach() -> None:
+    files = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_[0-9]*_*.py"))
+    assert len(files) >= 30
+    for path in files:
+        head = path.read_text(encoding="utf-8").split("\n\n", 1)[0]
+        assert head.startswith("# Why it works: "), f"{path.name} does not open with why it works"
+        assert "\n# The common wrong approach: " in head, f"{path.name}: no common wrong approach"
+        assert len(head.splitlines()) <= 8, f"{path.name}: the explanation is more than a few lines"
