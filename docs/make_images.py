@@ -45,6 +45,7 @@ def main() -> int:
         "timeline.png": timeline(log),
         "run_timeline.png": run_timeline(log),
         "statechart.png": statechart(log),
+        "statechart_plain.png": statechart(),  # no counts: the cheat sheet's
         "statechart_run.png": statechart(log, highlight_run="run-1"),
         "board_summary.png": summary_figure(demo),
         "replay_step.png": replay_figure(log, requeue_step),
