@@ -128,6 +128,18 @@ def test_every_figure_draws_in_projector_mode(log: list[LifecycleEntry], tmp_pat
         assert ticks and min(ticks) >= 10 * PROJECTOR.font - 1e-9, "tick labels grow too"
 
 
+@pytest.mark.parametrize("on", [False, True], ids=["default", "projector"])
+def test_legends_stay_inside_the_figure(log: list[LifecycleEntry], on: bool) -> None:
+    with projector(on):
+        figs = [timeline(log), run_timeline(log), summary_figure(demo_manager())]
+    for fig in figs:
+        fig.draw_without_rendering()
+        for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+            box = legend.get_window_extent()
+            assert box.x0 >= -1 and box.x1 <= fig.bbox.width + 1, \
+                f"a legend spills out of {fig}: {box.x0:.0f}..{box.x1:.0f} px"
+
+
 # ---------------------------------------------------------------- issue 16's pictures
 
 def test_one_second_attempts_on_a_twelve_minute_axis_show() -> None:

@@ -53,7 +53,7 @@ class Look:
 
 
 DEFAULT = Look("default")
-PROJECTOR = Look("projector", size=1.25, font=1.5, line=1.8, grid="#999999", rule="#555555",
+PROJECTOR = Look("projector", size=1.25, font=1.5, line=1.8, grid="#aaaaaa", rule="#555555",
                  wait="#8C8C8C", faded_line=0.7, faded_text=0.8, faded_box=0.7,
                  faded_name=0.85)
 

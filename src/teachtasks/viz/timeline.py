@@ -164,7 +164,8 @@ def _legend(fig: Figure, ax: Axes, own_figure: bool, handles: Sequence[Patch | L
     """The legend goes under the plot: across the bottom of a figure we made,
     or under the given axes when the figure is the caller's (which should use
     ``layout="constrained"`` so that it gets room)."""
-    options = {"handles": list(handles), "ncols": min(4, len(handles) or 1), "fontsize": fs(8.5),
+    columns = 4 if look().font == 1 else 3  # larger text (projector mode): fewer columns fit
+    options = {"handles": list(handles), "ncols": min(columns, len(handles) or 1), "fontsize": fs(8.5),
                "frameon": False, "title": title, "title_fontsize": fs(8.5), "handlelength": 2.6,
                "handleheight": 1.4}
     if own_figure:
