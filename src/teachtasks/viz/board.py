@@ -239,8 +239,8 @@ class Board:
                 self.pause = pause
         else:
             started_here = not runner.running
-            slowed = pace > 0 and started_here
-            if slowed:  # the worker threads call runner.step: slow that instance only
+            slowed = pace > 0
+            if slowed:  # the worker threads call runner.step each time: slow this instance only
                 runner.step = _paced(runner.step, pace)  # type: ignore[method-assign]
             if started_here:
                 runner.start()
