@@ -66,10 +66,24 @@ def main() -> int:
         print(f"{path.relative_to(IMAGES.parent.parent)}  {size / 1000:6.1f} kB")
         if size > MAX_BYTES:
             too_big.append(name)
+    side_by_side("statechart_run.png", "statechart_run_projector.png", "projector_side_by_side.png")
     if too_big:
         print(f"over {MAX_BYTES // 1000} kB: {', '.join(too_big)}", file=sys.stderr)
         return 1
     return 0
+
+
+def side_by_side(left: str, right: str, name: str) -> None:
+    """The default look and projector mode in one picture, each at its own size
+    (for the closing note: the same chart, as a laptop and as a projector shows it)."""
+    from PIL import Image
+
+    a, b = Image.open(IMAGES / left), Image.open(IMAGES / right)
+    both = Image.new("RGB", (a.width + b.width + 20, max(a.height, b.height)), "white")
+    both.paste(a, (0, (both.height - a.height) // 2))
+    both.paste(b, (a.width + 20, 0))
+    both.save(IMAGES / name, optimize=True)
+    print(f"docs/images/{name}  {(IMAGES / name).stat().st_size / 1000:6.1f} kB")
 
 
 if __name__ == "__main__":
