@@ -236,3 +236,17 @@ def test_follow_with_pace_on_a_simulated_clock_and_bad_pace() -> None:
     with pytest.raises(ValueError, match="pace"):
         board.follow(Runner(tasks, workers=1), show=False, pace=-1)
 
+
+
+def test_a_board_made_in_projector_mode_has_larger_text() -> None:
+    manager = demo_manager()
+    plain = Board(manager)
+    with projector():
+        big = Board(manager)
+    plain.update()
+    big.update()
+    assert "font-size:11px" in plain.log.value
+    assert f"font-size:{11 * PROJECTOR.font:g}px" in big.log.value
+    assert "font-size" not in next(iter(plain.tiles.values())).value.split("<span")[0]
+    assert "font-size" in next(iter(big.tiles.values())).value.split("<span")[0]
+    assert big.bars[0].layout.width == f"{260 * PROJECTOR.font:g}px" != plain.bars[0].layout.width

@@ -75,6 +75,8 @@ class Board:
         #: errors the poller thread met (and survived), for inspection
         self.errors: list[str] = []
         self._lock = threading.Lock()
+        #: text size of the tiles and the log: larger when made in projector mode
+        self._px = 11 * look().font
         self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
         self._updates = 0
 
@@ -82,8 +84,8 @@ class Board:
         self.tiles = {s: w.HTML(layout=w.Layout(margin="0 6px 0 0")) for s in Status}
         self.bars = [
             w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
-                            style={"description_width": "70px"},
-                            layout=w.Layout(width="260px", visibility="hidden"))
+                            style={"description_width": f"{70 * look().font:g}px"},
+                            layout=w.Layout(width=f"{260 * look().font:g}px", visibility="hidden"))
             for _ in range(max_bars)
         ]
         self.bar_texts = [w.HTML(layout=w.Layout(visibility="hidden")) for _ in range(max_bars)]
@@ -126,7 +128,7 @@ class Board:
             lines = [str(replace(e, time=e.time - start)) for e in entries[-self.log_lines:]] \
                 if self.log_lines else []
             self.log.value = (
-                "<pre style='font-size:11px;line-height:1.3;margin:0;overflow-x:auto'>"
+                f"<pre style='font-size:{self._px:g}px;line-height:1.3;margin:0;overflow-x:auto'>"
                 + html.escape("\n".join(lines) or "(nothing yet)") + "</pre>"
             )
         if run is not None and self.pause > 0:
@@ -147,11 +149,12 @@ class Board:
         return out[: len(self.bars)]
 
     def _show_counts(self) -> None:
+        size = "" if self._px == 11 else f";font-size:{self._px * 1.3:g}px"  # projector mode
         for status, tile in self.tiles.items():
             n = self._counts[status]
             tile.value = (
                 f"<div style=\"background:{css_background(status)};border:1px solid {INK};"
-                "border-radius:6px;padding:4px 8px;min-width:78px;text-align:center\">"
+                f"border-radius:6px;padding:4px 8px;min-width:78px;text-align:center{size}\">"
                 "<span style=\"background:rgba(255,255,255,0.88);border-radius:4px;"
                 f"padding:1px 5px;color:{INK}\">{STATUS_SYMBOLS[status]} {status.value}<br>"
                 f"<b style=\"font-size:1.4em\">{n}</b></span></div>"
