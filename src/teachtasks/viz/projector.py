@@ -14,6 +14,9 @@ from ten metres. So the teacher switches the mode on, and every picture of
 * darker greys (grid lines, waiting time) and faded parts of the state chart
   (the arrows a run did not take) dark enough to see.
 
+A live board (``Board``, ``follow``) made while the mode is on gets larger
+tiles, bars and log text too; ``follow(runner, pace=0.3)`` slows it down.
+
 Two ways to use it, like matplotlib's own style switches::
 
     viz.projector()            # on from here (viz.projector(False): off again)
