@@ -41,7 +41,7 @@ def stated_minutes(path: Path) -> tuple[int, int]:
     """(material, exercises) minutes from the notebook's "About how long" line:
     "45 minutes" is (45, 0), "45 minutes, and 20 more ..." is (45, 20)."""
     text = first_cell(path)
-    match = re.search(r"About how long\W*(\d+) minutes(?:, and (\d+) more)?", text)
+    match = re.search(r"About how long\W*(\d+) minutes(?:[^.\d]{0,20}?(\d+) more)?", text)
     assert match, f"{path.name}: no 'About how long: N minutes' in its first cell"
     return int(match.group(1)), int(match.group(2) or 0)
 
