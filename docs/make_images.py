@@ -21,6 +21,7 @@ from teachtasks.run import Step  # noqa: E402
 from teachtasks.viz import (  # noqa: E402
     busy_manager,
     demo_manager,
+    projector,
     replay_figure,
     run_timeline,
     statechart,
@@ -44,6 +45,7 @@ def main() -> int:
         "timeline.png": timeline(log),
         "run_timeline.png": run_timeline(log),
         "statechart.png": statechart(log),
+        "statechart_plain.png": statechart(),  # no counts: the cheat sheet's
         "statechart_run.png": statechart(log, highlight_run="run-1"),
         "board_summary.png": summary_figure(demo),
         "replay_step.png": replay_figure(log, requeue_step),
@@ -52,6 +54,10 @@ def main() -> int:
         "run_timeline_200.png": run_timeline(busy),
         "throughput_200.png": throughput(busy),
     }
+    with projector():  # the classroom look, beside the default one
+        figures["statechart_projector.png"] = statechart(log)
+        figures["statechart_run_projector.png"] = statechart(log, highlight_run="run-1")
+        figures["timeline_projector.png"] = timeline(log)
     too_big = []
     for name, fig in figures.items():
         path = IMAGES / name
@@ -60,10 +66,24 @@ def main() -> int:
         print(f"{path.relative_to(IMAGES.parent.parent)}  {size / 1000:6.1f} kB")
         if size > MAX_BYTES:
             too_big.append(name)
+    side_by_side("statechart_run.png", "statechart_run_projector.png", "projector_side_by_side.png")
     if too_big:
         print(f"over {MAX_BYTES // 1000} kB: {', '.join(too_big)}", file=sys.stderr)
         return 1
     return 0
+
+
+def side_by_side(left: str, right: str, name: str) -> None:
+    """The default look and projector mode in one picture, each at its own size
+    (for the closing note: the same chart, as a laptop and as a projector shows it)."""
+    from PIL import Image
+
+    a, b = Image.open(IMAGES / left), Image.open(IMAGES / right)
+    both = Image.new("RGB", (a.width + b.width + 20, max(a.height, b.height)), "white")
+    both.paste(a, (0, (both.height - a.height) // 2))
+    both.paste(b, (a.width + 20, 0))
+    both.save(IMAGES / name, optimize=True)
+    print(f"docs/images/{name}  {(IMAGES / name).stat().st_size / 1000:6.1f} kB")
 
 
 if __name__ == "__main__":

@@ -526,3 +526,28 @@ def test_site_page_reads_offline(browser: Browser, site, shots: Path, path: Path
             assert f"{SITE_PAGES[index + 1].stem}.html" in targets, "a link to the next notebook"
     finally:
         page.close()
+
+
+def test_slide_deck_reads_offline(browser: Browser, site, shots: Path) -> None:
+    """A notebook's slide deck: reveal.js, shipped with the site, draws its slides with nothing fetched."""
+    out, base, manifest = site
+    if not manifest.get("slides"):
+        pytest.skip("the site was built without npm: no slide decks")
+    deck = "slides/03_build_a_runner.html" if "slides/03_build_a_runner.html" in manifest["slides"] \
+        else manifest["slides"][0]
+    page = browser.page()
+    try:
+        page.goto(f"{base}/{deck}#/2", wait_until="load")
+        page.wait_for_selector("body[data-deck-ready='yes']", timeout=20_000)
+        slides = page.locator(".reveal .slides > section").count()
+        shown = page.evaluate("() => { const s = document.querySelector('.reveal .slides section.present');"
+                              " return s ? s.getBoundingClientRect().width : 0; }")
+        number = page.locator(".reveal .slide-number").inner_text()
+        screenshot(page, shots, "site", "slides_" + Path(deck).stem, None)
+        assert slides >= 3, f"{deck}: {slides} slide(s)"
+        assert shown > 300, f"{deck}: the current slide is not drawn"
+        assert number.startswith("3"), f"{deck}: #/2 should show slide 3, shows {number!r}"
+        assert not browser.blocked, f"{deck} asked for outside addresses: {browser.blocked}"
+        assert not page.errors, f"{deck}: JavaScript errors: {page.errors}"
+    finally:
+        page.close()

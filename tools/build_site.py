@@ -18,6 +18,12 @@ does). Without npm, live widgets are shown as their text form instead; that
 loses nothing a learner needs, because every live widget in the course is
 followed by a static result (notebooks/AUTHORING.md).
 
+For teachers the site also has a slide deck per notebook (``slides/``, see
+``tools/slides.py``: reveal.js, also from npm, shipped in ``static/reveal/``;
+no decks without npm) and the Markdown pages: the teachers' page, the
+instructor notes, the cheat sheet (printable) and the glossary
+(``tools/site_docs.py``).
+
     python3 tools/build_site.py [--execute] [--out DIR]
 """
 
@@ -37,11 +43,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from navigation import COURSE  # noqa: E402  (tools/ is not a package)
+from site_docs import write_docs  # noqa: E402
+from slides import ship_reveal, write_deck  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 OUT = ROOT / "_site"
 CACHE = ROOT / ".venv" / "site-js"
+DOCS = ROOT / "docs"
 
 #: npm packages shipped with the site. html-manager 1.0 is the one that renders
 #: ipywidgets 8 state (widget protocol 2); pinned, so a page renders the same every build.
@@ -121,6 +130,8 @@ slow work to something else, what "event-driven" means, and how a <strong>runner
 <strong>context</strong> and a <strong>controller</strong> fit together.</p>
 <p class="note">These pages are the notebooks as saved, with their outputs, figures and widgets. To run
 and change them, open the course in JupyterLab: <code>python3 course.py open</code>.</p>
+<p class="note">Teaching it? <a href="#for-teachers">For teachers</a>: class-pace plans, instructor
+notes and slides for every notebook, and a cheat sheet to print.</p>
 <h2 id="the-course">The course</h2>
 <table class="course-map">
 <thead><tr><th>#</th><th>notebook</th><th>you will</th></tr></thead>
@@ -129,6 +140,7 @@ and change them, open the course in JupyterLab: <code>python3 course.py open</co
 </tbody>
 </table>
 <p class="note">{widgets_note}</p>
+{teachers}
 </main>
 </body>
 </html>
@@ -142,6 +154,9 @@ class Report:
     out: Path
     pages: list[str] = field(default_factory=list)
     widgets_js: str | None = None
+    reveal_js: str | None = None
+    slides: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -151,6 +166,11 @@ class Report:
         else:
             lines.append("widget JavaScript NOT shipped (npm not found or not reachable): "
                          "live widgets are shown as text; each is followed by its static result")
+        if self.reveal_js:
+            lines.append(f"{len(self.slides)} slide deck(s) in slides/, reveal.js shipped: {self.reveal_js}")
+        else:
+            lines.append("slide decks NOT written (npm not found or not reachable)")
+        lines.append(f"{len(self.docs)} teacher and reference page(s): {', '.join(self.docs)}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -230,10 +250,11 @@ def execute(nb, path: Path) -> None:
         nb, {"metadata": {"path": str(path.parent)}})
 
 
-def nav_bar(index: int, built: list[tuple[str, str]], where: str) -> str:
-    """The course bar: contents, previous and next page (among the pages built)."""
+def nav_bar(index: int, built: list[tuple[str, str]], where: str, extras: tuple[str, ...] = ()) -> str:
+    """The course bar: contents, previous and next page (among the pages built),
+    and ``extras`` (links for teachers) after the contents."""
     parts = ['<span class="course"><a href="index.html">teachtasks course</a></span>',
-             '<a href="index.html#the-course">Contents</a>']
+             '<a href="index.html#the-course">Contents</a>', *extras]
     if index > 0:
         stem, title = built[index - 1]
         parts.append(f'<a class="prev" rel="prev" href="{stem}.html">&larr; {stem[:2]} {html.escape(title)}</a>')
@@ -282,6 +303,8 @@ def build(out: Path = OUT, execute_first: bool = False, use_npm: bool = True) ->
         shutil.rmtree(out)
     out.mkdir(parents=True)
     report.widgets_js = ship_javascript(out) if use_npm else None
+    report.reveal_js = ship_reveal(out / STATIC, npm_package) if report.widgets_js else None
+    notes = DOCS / "teaching"
 
     exporter = HTMLExporter(
         template_name="lab", template_file="course_page.html.j2",
@@ -311,8 +334,13 @@ def build(out: Path = OUT, execute_first: bool = False, use_npm: bool = True) ->
         if not state:  # no widgets to render here: the page loads no widget JavaScript at all
             nb.metadata.pop("widgets", None)
         nb.metadata["title"] = f"{stem[:2]} · {title} · teachtasks course"
+        extras = []
+        if report.reveal_js:
+            extras.append(f'<a href="slides/{stem}.html">Slides</a>')
+        if (notes / f"{stem}.md").exists():
+            extras.append(f'<a href="teaching/{stem}.html">Instructor notes</a>')
         resources = {"site": {"static": STATIC, "widgets_js": bool(report.widgets_js and state),
-                              "bar_top": nav_bar(index, built, "top"),
+                              "bar_top": nav_bar(index, built, "top", tuple(extras)),
                               "bar_bottom": nav_bar(index, built, "bottom")},
                      "metadata": {"name": stem, "path": str(path.parent)}}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -320,6 +348,12 @@ def build(out: Path = OUT, execute_first: bool = False, use_npm: bool = True) ->
         (out / f"{stem}.html").write_text(body, encoding="utf-8")
         report.pages.append(f"{stem}.html")
         print(f"[site] wrote {stem}.html", flush=True)
+        if report.reveal_js:
+            deck, rule, count = write_deck(nb, stem, title, out)
+            report.slides.append(f"slides/{deck.name}")
+            print(f"[site] wrote slides/{deck.name}: {count} slides (chosen by {rule})", flush=True)
+
+    report.docs = write_docs(out, stems, report.warnings)
 
     rows = []
     for stem, title, does in COURSE:
@@ -332,11 +366,36 @@ def build(out: Path = OUT, execute_first: bool = False, use_npm: bool = True) ->
             if report.widgets_js else
             "Widgets are shown as text (this copy of the site was built without their JavaScript); "
             "every live widget is followed by its static result.")
-    (out / "index.html").write_text(INDEX_TEMPLATE.format(rows="\n".join(rows), widgets_note=note),
-                                    encoding="utf-8")
-    (out / "site.json").write_text(json.dumps({"pages": report.pages, "widgets_js": report.widgets_js},
-                                              indent=1) + "\n", encoding="utf-8")
+    (out / "index.html").write_text(
+        INDEX_TEMPLATE.format(rows="\n".join(rows), widgets_note=note,
+                              teachers=teachers_section(built, report, notes)),
+        encoding="utf-8")
+    (out / "site.json").write_text(json.dumps(
+        {"pages": report.pages, "widgets_js": report.widgets_js, "slides": report.slides,
+         "docs": report.docs}, indent=1) + "\n", encoding="utf-8")
     return report
+
+
+def teachers_section(built: list[tuple[str, str]], report: Report, notes: Path) -> str:
+    """The index's links for teachers: the plans, the cheat sheet, the glossary,
+    and per notebook its instructor notes and slides."""
+    links = [f'<a href="{page}">{label}</a>' for page, label in
+             (("teachers.html", "Class-pace plans and how to teach the course"),
+              ("cheatsheet.html", "Cheat sheet (prints on two pages)"), ("glossary.html", "Glossary"))
+             if page in report.docs]
+    rows = []
+    for stem, title in built:
+        note = (f'<a href="teaching/{stem}.html">notes</a>' if (notes / f"{stem}.md").exists()
+                else "")
+        deck = f'<a href="slides/{stem}.html">slides</a>' if f"slides/{stem}.html" in report.slides else ""
+        rows.append(f'<tr><td class="num">{stem[:2]}</td><td>{html.escape(title)}</td>'
+                    f"<td>{note}</td><td>{deck}</td></tr>")
+    if not links and not any(report.slides):
+        return ""
+    return ('<h2 id="for-teachers">For teachers</h2>\n<p>' + " · ".join(links) + "</p>\n"
+            '<table class="teacher-map"><thead><tr><th>#</th><th>notebook</th>'
+            "<th>instructor notes</th><th>slides</th></tr></thead><tbody>\n"
+            + "\n".join(rows) + "\n</tbody></table>")
 
 
 def main(argv: list[str]) -> int:

@@ -1,3 +1,8 @@
+# Why it works: the nearest-rank percentile is a position in the sorted values: rank ceil(p/100
+# * n), counted from 1, and never below 1.
+# The common wrong approach: `values.sort()`, which reorders the caller's list, or `int(p/100 *
+# n)` as an index, which is one too low or out of range on small lists.
+
 import math
 
 

@@ -1,3 +1,8 @@
+# Why it works: polls happen at 0, every, 2*every...; a sign-up waits until the first poll at or
+# after it, ceil(t / every) * every, so one exactly on a poll waits 0.
+# The common wrong approach: `every - t % every`, which makes a sign-up at the very moment of a
+# poll wait a whole interval; or forgetting `import math`.
+
 import math
 
 

@@ -1,3 +1,8 @@
+# Why it works: one queue, `workers` threads taking from it, one sentinel per worker so each one
+# stops, `join` so all have finished; the index stored with each job puts its result in place.
+# The common wrong approach: one sentinel for all the workers (the others wait on `get()`
+# forever: the notebook hangs), a thread per job, or appending results in the order they finish.
+
 import queue
 import threading
 

@@ -1,3 +1,10 @@
+# Why it works: before each email the run asks whether its time budget is nearly up; if so it
+# saves its place in `ctx.state` and answers `continue_`, and the next iteration starts where
+# this one stopped.
+# The common wrong approach: saving the place but starting from 0 again (every iteration resends
+# the first addresses), checking the budget only once per iteration, or a loop that never
+# returns `done`.
+
 def checkpointed_batch(ctx, ctl):
     emails = ctx.input["emails"]
     start = ctx.state.get("next", 0)           # where the last iteration stopped

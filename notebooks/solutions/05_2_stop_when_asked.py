@@ -1,3 +1,8 @@
+# Why it works: an abort is a request: the run checks `ctl.is_aborted()` before each item and
+# answers `aborted()` itself, so it stops between items, cleanly, within a second.
+# The common wrong approach: raising an exception to stop (the run ends failed, not aborted), or
+# checking only at the start, so a stop during the work is ignored.
+
 def stop_when_asked(ctx, ctl):
     items = ctx.input["items"]
     for _ in range(items):

@@ -1,3 +1,8 @@
+# Why it works: the rules are arithmetic on the waits: backoff * factor**(k-1) is 2, 4, 8, 16;
+# the number of tries and the jitter keep the worst total under 40 s.
+# The common wrong approach: `max_attempts=3` for "survive three failures" (the first try
+# counts: it needs a fourth), or forgetting that jitter can lengthen each wait.
+
 from teachtasks import RetryPolicy
 
 

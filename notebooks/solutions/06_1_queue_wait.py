@@ -1,3 +1,8 @@
+# Why it works: a run is due at its `triggered` time plus any `delay`; its queue wait ends at
+# its first `iteration started`, whatever happens after.
+# The common wrong approach: measuring from `triggered` when the run was held back by a delay,
+# or adding the waits before retries; and 0 instead of None for a run that never started.
+
 from teachtasks import Step
 
 

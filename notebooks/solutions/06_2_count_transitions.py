@@ -1,3 +1,8 @@
+# Why it works: a transition is a change between one entry and the *same run's* previous entry;
+# remembering each run's last status while reading the log in order finds every one.
+# The common wrong approach: comparing each entry with the previous line of the whole log
+# (entries of different runs interleave), or counting entries whose status did not change.
+
 def count_transitions(entries):
     """How many times each status change (old, new) happened in the log."""
     counts = {}

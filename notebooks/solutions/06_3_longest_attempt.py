@@ -1,3 +1,8 @@
+# Why it works: an attempt is a bar of the timeline: from an `iteration started` to the same
+# run's next entry that ends it; the worker is on the entry that started it.
+# The common wrong approach: the run with the longest total time (several short attempts are not
+# one long one), or the worker of the ending entry.
+
 from teachtasks import Step
 
 # the steps that end an attempt (a bar of the timeline)

@@ -1,3 +1,8 @@
+# Why it works: `retry_on` lists the errors that can get better by waiting; anything else (bad
+# input) fails at the first try. The tries and waits are sized to the rules.
+# The common wrong approach: retrying every exception, so a `KeyError` for an unknown currency
+# is tried again and again, failing the same way each time.
+
 from teachtasks import RetryPolicy
 
 

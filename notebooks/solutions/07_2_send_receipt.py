@@ -1,3 +1,8 @@
+# Why it works: the record of sending is keyed by the order, not the run, and is written in the
+# same transaction as the email: a second execution finds the record and sends nothing.
+# The common wrong approach: checking and sending in two steps (two executions both see "not
+# sent yet"), or keying by run id, which is new for every run.
+
 import sqlite3
 from contextlib import closing
 

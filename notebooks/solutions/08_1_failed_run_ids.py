@@ -1,3 +1,8 @@
+# Why it works: the store filters (`status="failed"`) and hands out pages of `page_size`; a page
+# shorter than that is the last, so no extra call is made.
+# The common wrong approach: one `list_runs()` call (only the first 100 runs), filtering in
+# Python, or stopping on an empty page (one call too many).
+
 def failed_run_ids(tasks, page_size):
     ids, offset = [], 0
     while True:

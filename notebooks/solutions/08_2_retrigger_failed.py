@@ -1,3 +1,8 @@
+# Why it works: collect every failed run of the definition first, page by page, then re-trigger:
+# re-triggering makes new runs and leaves the failed ones as they were.
+# The common wrong approach: re-triggering while paging (the list changes under you), or only
+# the first page of 100.
+
 def retrigger_failed(tasks, definition_id):
     # First collect every failed run, page by page; then re-trigger them.
     failed, offset, page_size = [], 0, 100

@@ -1,3 +1,9 @@
+# Why it works: one rule per field, each raising `ValueError` with the reason, so the import
+# reports the bad row and goes on; a new dict with typed values is returned.
+# The common wrong approach: `float(row["price"])` without a pattern (accepts "nan" and "1e3"),
+# raising another exception type (the import catches ValueError only), or editing the row passed
+# in.
+
 import re
 
 SKU = re.compile(r"[A-Z]{3}-[0-9]{3}")  # three capital letters, a dash, three digits

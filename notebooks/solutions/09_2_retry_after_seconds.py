@@ -1,3 +1,8 @@
+# Why it works: Retry-After is seconds or an HTTP date; a date is turned into seconds from the
+# `now` given; both are capped, and anything unreadable means a short wait.
+# The common wrong approach: reading only the seconds form, comparing the date with
+# `time.time()` (untestable), or letting a bad header raise.
+
 from email.utils import parsedate_to_datetime
 
 

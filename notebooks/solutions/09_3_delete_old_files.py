@@ -1,3 +1,8 @@
+# Why it works: `rglob` walks subfolders; only files go, only those changed strictly before `now
+# - older_than`, and the names returned are relative and sorted.
+# The common wrong approach: `iterdir` (top folder only), deleting folders, `<=` at the cutoff,
+# or `time.time()` instead of the `now` given.
+
 from pathlib import Path
 
 

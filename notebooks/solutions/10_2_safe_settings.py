@@ -1,3 +1,9 @@
+# Why it works: late acks keep the message until the task ends, reject-on-worker-lost gives it
+# back when the process dies, and a visibility timeout longer than any task stops Redis from
+# handing it out twice.
+# The common wrong approach: `task_acks_late` alone (a killed process still acknowledges), or a
+# visibility timeout shorter than the longest task: it then runs twice.
+
 def safe_settings(longest_task_seconds):
     return {
         # acknowledge a message when the task ends, not when it starts...

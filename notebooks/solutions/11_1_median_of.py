@@ -1,3 +1,8 @@
+# Why it works: the first call pays one-time costs (imports, caches) and is thrown away; the
+# median of the rest is the typical repeat, untouched by one bad one.
+# The common wrong approach: the mean (pulled up by one slow repeat), the best (a lucky one), or
+# keeping the warm-up's timing.
+
 import statistics
 
 

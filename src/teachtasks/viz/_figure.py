@@ -15,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.transforms import Bbox
 
+from .projector import look, lw
+
 #: Pictures are saved and shown at 100 dots per inch: small files, sharp enough.
 DPI = 100
 
@@ -23,16 +25,18 @@ def new_figure(width: float, height: float, **kwargs: Any) -> Figure:
     """A figure ``width`` x ``height`` inches with constrained layout (labels and
     legends never overlap the plot), ready to show in a notebook."""
     _show_figures_in_ipython()
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained", **kwargs)
+    scale = look().size  # 1 unless projector mode is on
+    return Figure(figsize=(width * scale, height * scale), dpi=DPI, layout="constrained", **kwargs)
 
 
-def style_time_axis(ax: Axes, title: str, ylabel: str) -> None:
+def style_time_axis(ax: Axes, title: str, ylabel: str,
+                    xlabel: str = "time (seconds on the clock)") -> None:
     """The look every time chart shares: the clock's seconds along x, light
     vertical grid lines behind the bars, a left-aligned title, no box."""
-    ax.set_xlabel("time (seconds on the clock)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
-    ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
+    ax.grid(axis="x", color=look().grid, linewidth=lw(0.6), zorder=0)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -74,15 +78,18 @@ def label_points(
     points: list[tuple[float, float]],
     texts: list[str],
     *,
-    fontsize: float = 7.5,
+    fontsize: float | None = None,
     offsets: tuple[tuple[float, float], ...] = ((5, 4), (5, -11), (-5, 4), (-5, -11)),
 ) -> int:
     """Name points on a plot without letting two names overlap: each name tries
     a few places around its point (offsets in points) and takes the first that
     touches no name already written; a point with no free place stays unnamed.
-    Measured after layout. Returns how many names were written."""
+    Measured after layout. Returns how many names were written (``fontsize``:
+    7.5 points in the current look)."""
     if not points:
         return 0
+    if fontsize is None:
+        fontsize = 7.5 * look().font
     fig = figure_of(ax)
     fig.draw_without_rendering()
     frame = ax.get_window_extent()

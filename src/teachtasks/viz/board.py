@@ -38,6 +38,7 @@ from ..stores.base import RunFilter
 from ._figure import new_figure
 from ._log import natural_key
 from .colors import INK, STATUS_SYMBOLS, css_background, status_patch, status_style
+from .projector import drawn_in_look, fs, look, lw
 
 if TYPE_CHECKING:
     from ..manager import TaskManager
@@ -74,6 +75,8 @@ class Board:
         #: errors the poller thread met (and survived), for inspection
         self.errors: list[str] = []
         self._lock = threading.Lock()
+        #: text size of the tiles and the log: larger when made in projector mode
+        self._px = 11 * look().font
         self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
         self._updates = 0
 
@@ -81,8 +84,8 @@ class Board:
         self.tiles = {s: w.HTML(layout=w.Layout(margin="0 6px 0 0")) for s in Status}
         self.bars = [
             w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
-                            style={"description_width": "70px"},
-                            layout=w.Layout(width="260px", visibility="hidden"))
+                            style={"description_width": f"{70 * look().font:g}px"},
+                            layout=w.Layout(width=f"{260 * look().font:g}px", visibility="hidden"))
             for _ in range(max_bars)
         ]
         self.bar_texts = [w.HTML(layout=w.Layout(visibility="hidden")) for _ in range(max_bars)]
@@ -125,7 +128,7 @@ class Board:
             lines = [str(replace(e, time=e.time - start)) for e in entries[-self.log_lines:]] \
                 if self.log_lines else []
             self.log.value = (
-                "<pre style='font-size:11px;line-height:1.3;margin:0;overflow-x:auto'>"
+                f"<pre style='font-size:{self._px:g}px;line-height:1.3;margin:0;overflow-x:auto'>"
                 + html.escape("\n".join(lines) or "(nothing yet)") + "</pre>"
             )
         if run is not None and self.pause > 0:
@@ -146,11 +149,12 @@ class Board:
         return out[: len(self.bars)]
 
     def _show_counts(self) -> None:
+        size = "" if self._px == 11 else f";font-size:{self._px * 1.3:g}px"  # projector mode
         for status, tile in self.tiles.items():
             n = self._counts[status]
             tile.value = (
                 f"<div style=\"background:{css_background(status)};border:1px solid {INK};"
-                "border-radius:6px;padding:4px 8px;min-width:78px;text-align:center\">"
+                f"border-radius:6px;padding:4px 8px;min-width:78px;text-align:center{size}\">"
                 "<span style=\"background:rgba(255,255,255,0.88);border-radius:4px;"
                 f"padding:1px 5px;color:{INK}\">{STATUS_SYMBOLS[status]} {status.value}<br>"
                 f"<b style=\"font-size:1.4em\">{n}</b></span></div>"
@@ -200,6 +204,7 @@ class Board:
         interval: float = 0.1,
         timeout: float | None = None,
         show: bool = True,
+        pace: float = 0.0,
     ) -> None:
         """Show the board and keep it current until ``runner`` is idle, then
         print the static summary and show its figure (``summary()`` returns the
@@ -212,7 +217,16 @@ class Board:
         and this call blocks until the runner is idle (or ``timeout`` seconds
         have passed), joining the poller before it returns. With a
         ``SimulatedClock`` the runner is stepped here, updating after each
-        iteration."""
+        iteration.
+
+        ``pace`` slows the show down for a live demo: after each iteration
+        the worker that ran it waits ``pace`` real seconds before it takes the
+        next one (on a simulated clock the board waits instead), so a room can
+        watch the tiles move while the teacher talks. The runs' own work is
+        unchanged; on a real clock their lifecycle times include the waits.
+        0 (the default): as fast as it goes."""
+        if isinstance(pace, bool) or not isinstance(pace, int | float) or pace < 0:
+            raise ValueError(f"pace must be a number of seconds >= 0, not {pace!r}")
         if manager is not None:
             self.manager = manager
         if self.manager is None:
@@ -221,9 +235,16 @@ class Board:
         if show:
             self.display()
         if runner.clock.simulated:
-            runner.run_until_idle(on_step=self.update)
+            pause, self.pause = self.pause, max(self.pause, pace)
+            try:
+                runner.run_until_idle(on_step=self.update)
+            finally:
+                self.pause = pause
         else:
             started_here = not runner.running
+            slowed = pace > 0
+            if slowed:  # the worker threads call runner.step each time: slow this instance only
+                runner.step = _paced(runner.step, pace)  # type: ignore[method-assign]
             if started_here:
                 runner.start()
             stop = threading.Event()
@@ -237,6 +258,8 @@ class Board:
                 poller.join()
                 if started_here:
                     runner.stop()
+                if slowed:
+                    del runner.step  # the class's own method again
         self.update()
         self.finish(show=show)
 
@@ -301,6 +324,7 @@ class Board:
         return bundle
 
 
+@drawn_in_look
 def summary_figure(manager: TaskManager) -> Figure:
     """How the runs of ``manager`` ended: one stacked bar per definition (and
     one for all runs), a segment per status with its count written on it."""
@@ -321,15 +345,15 @@ def summary_figure(manager: TaskManager) -> Figure:
             if status not in used:
                 used.append(status)
             (rect,) = ax.barh(y, n, left=left, height=0.6,
-                              **status_style(status, linewidth=1.0)).patches
+                              **status_style(status, linewidth=lw(1.0))).patches
             rect.set_gid(f"count:{rows[y]}:{status.value}")
-            ax.text(left + n / 2, y, str(n), ha="center", va="center", fontsize=9, color=INK,
+            ax.text(left + n / 2, y, str(n), ha="center", va="center", fontsize=fs(9), color=INK,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.85,
                           "edgecolor": "none"})
             left += n
     ax.set_yticks(range(len(rows)), rows)
     ax.get_yticklabels()[0].set_fontweight("bold")
-    ax.axhline(0.5, color="#999999", linewidth=0.8)  # all runs, then each definition
+    ax.axhline(0.5, color=look().rule, linewidth=lw(0.8))  # all runs, then each definition
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlabel("number of runs")
     ax.set_ylabel("task definition")
@@ -339,7 +363,7 @@ def summary_figure(manager: TaskManager) -> Figure:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.legend(handles=[status_patch(s) for s in _ORDER if s in used], loc="outside right upper",
-               fontsize=8.5, frameon=False, title="status", title_fontsize=8.5, handlelength=2.6,
+               fontsize=fs(8.5), frameon=False, title="status", title_fontsize=fs(8.5), handlelength=2.6,
                handleheight=1.4)
     return fig
 
@@ -351,6 +375,18 @@ def follow(runner: Runner, manager: TaskManager | None = None, **options: Any) -
     board = Board(manager or runner.manager)
     board.follow(runner, manager, **options)
     return board
+
+
+def _paced(step: Any, pace: float) -> Any:
+    """``runner.step`` that waits ``pace`` seconds after each iteration it ran."""
+
+    def paced(worker: str = "worker-1") -> Run | None:
+        run = step(worker)
+        if run is not None:
+            time.sleep(pace)
+        return run
+
+    return paced
 
 
 def _doing(run: Run) -> str:

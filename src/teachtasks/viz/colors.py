@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..run import Status, Step
+from .projector import fs, lw
 
 #: The eight Okabe-Ito colours (Okabe & Ito, "Color Universal Design", 2002).
 OKABE_ITO: dict[str, str] = {
@@ -104,7 +105,7 @@ def status_style(status: Status | str, **overrides: Any) -> dict[str, Any]:
         "hatch": STATUS_HATCHES[status],
         "hatchcolor": (0.0, 0.0, 0.0, 0.45),
         "edgecolor": "white",
-        "linewidth": 0.8,
+        "linewidth": lw(0.8),
     }
     style.update(overrides)
     return style
@@ -114,7 +115,7 @@ def status_patch(status: Status | str, label: str | None = None) -> Patch:
     """A legend entry showing a status's colour and hatch."""
     status = Status.parse(status)
     return Patch(label=label or status.value, **status_style(status, edgecolor=INK,
-                                                             linewidth=0.6))
+                                                             linewidth=lw(0.6)))
 
 
 def status_handles(statuses: list[Status] | None = None) -> list[Patch]:
@@ -125,7 +126,7 @@ def status_handles(statuses: list[Status] | None = None) -> list[Patch]:
 def status_marker_handle(status: Status | str, label: str | None = None) -> Line2D:
     """A legend entry showing a status's marker in its colour."""
     status = Status.parse(status)
-    size = 12 if status is Status.SUCCESS else 9  # a star looks small beside a square
+    size = fs(12 if status is Status.SUCCESS else 9)  # a star looks small beside a square
     return Line2D([], [], linestyle="", marker=STATUS_MARKERS[status], markersize=size,
                   markerfacecolor=STATUS_COLORS[status], markeredgecolor=INK,
                   markeredgewidth=0.6, label=label or status.value)
@@ -133,7 +134,7 @@ def status_marker_handle(status: Status | str, label: str | None = None) -> Line
 
 def step_handle(step: Step, label: str | None = None) -> Line2D:
     """A legend entry showing a step's marker."""
-    return Line2D([], [], linestyle="", marker=STEP_MARKERS[step], markersize=9,
+    return Line2D([], [], linestyle="", marker=STEP_MARKERS[step], markersize=fs(9),
                   color=INK, label=label or STEP_LABELS[step])
 
 

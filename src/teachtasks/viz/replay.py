@@ -26,8 +26,9 @@ from matplotlib.patches import FancyBboxPatch
 
 from ..run import LifecycleEntry, Status, Step
 from ._figure import new_figure
-from ._log import in_clock_order
+from ._log import in_clock_order, since_first
 from .colors import INK, STATUS_COLORS, STATUS_HATCHES
+from .projector import drawn_in_look, fs, look, lw
 from .statechart import HIGHLIGHT, statechart
 
 #: A transition as the replay lights it up: ``(None, pending)`` is a run being
@@ -91,21 +92,22 @@ def _draw_runs(ax: Axes, state: dict[str, Status], all_runs: list[str], lit: str
             kwargs = {"facecolor": STATUS_COLORS[status], "hatch": STATUS_HATCHES[status],
                       "hatchcolor": (0, 0, 0, 0.35), "edgecolor": INK}
         if run_id == lit:
-            kwargs.update(edgecolor=HIGHLIGHT, linewidth=3.0, linestyle="-")
+            kwargs.update(edgecolor=HIGHLIGHT, linewidth=lw(3.0), linestyle="-")
         ax.add_patch(FancyBboxPatch((c + 0.06, r + 0.12), 0.88, 0.76,
                                     boxstyle="round,pad=0,rounding_size=0.12",
                                     gid=f"run:{run_id}", **kwargs))
         if show_ids:
             ax.text(c + 0.5, r + 0.5, run_id if status is None else f"{run_id}\n{status.value}",
-                    ha="center", va="center", fontsize=8.5, color=INK if status else "#999999",
+                    ha="center", va="center", fontsize=fs(8.5), color=INK if status else look().rule,
                     bbox=None if status is None else {
                         "boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.8,
                         "edgecolor": "none"})
 
 
 def caption(entries: Sequence[LifecycleEntry], k: int) -> str:
-    """One line saying what step ``k`` was, in words."""
-    log = in_clock_order(entries)
+    """One line saying what step ``k`` was, in words (a wall clock's times
+    counted from the first entry)."""
+    log, _ = since_first(entries)
     if k <= 0:
         return f"step 0 of {len(log)}: nothing has happened yet"
     k = min(k, len(log))
@@ -115,6 +117,7 @@ def caption(entries: Sequence[LifecycleEntry], k: int) -> str:
             f"{e.step.value}{where} -> {e.status.value}")
 
 
+@drawn_in_look
 def replay_figure(entries: Iterable[LifecycleEntry], k: int) -> Figure:
     """The replay at step ``k``, as one figure: the state chart (with the number
     of runs in each status, and the ``k``-th entry's transition lit up) above
@@ -138,7 +141,7 @@ def replay_figure(entries: Iterable[LifecycleEntry], k: int) -> Figure:
     lit = log[k - 1].run_id if k else None
     _draw_runs(runs_ax, state, all_runs, lit)
     runs_ax.set_title(f"every run as of step {k} (dotted: not triggered yet; blue border: "
-                      "the run this step is about)", loc="left", fontsize=9)
+                      "the run this step is about)", loc="left", fontsize=fs(9))
     return fig
 
 

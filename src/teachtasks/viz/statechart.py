@@ -28,6 +28,7 @@ from ..run import TRANSITIONS, LifecycleEntry, Status, Step
 from ._figure import figure_of, new_figure
 from ._log import by_run
 from .colors import INK, OKABE_ITO, STATUS_COLORS, STATUS_HATCHES
+from .projector import drawn_in_look, fs, look, lw
 
 #: What makes each transition happen, in words a learner knows from the course.
 CAUSES: dict[tuple[Status, Status], str] = {
@@ -133,8 +134,8 @@ def _place(status: Status) -> _Place:
 def _label(ax: Axes, x: float, y: float, text: str, *, ha: str = "center", va: str = "center",
            rotation: float = 0.0, lit: bool = False, faded: bool = False,
            gid: str | None = None) -> None:
-    ax.text(x, y, text, ha=ha, va=va, rotation=rotation, rotation_mode="anchor", fontsize=8.5,
-            zorder=6, gid=gid, color=HIGHLIGHT if lit else INK, alpha=0.45 if faded else 1.0,
+    ax.text(x, y, text, ha=ha, va=va, rotation=rotation, rotation_mode="anchor", fontsize=fs(8.5),
+            zorder=6, gid=gid, color=HIGHLIGHT if lit else INK, alpha=look().faded_text if faded else 1.0,
             fontweight="bold" if lit else "normal", linespacing=1.15,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
                   "alpha": 0.8})
@@ -156,6 +157,7 @@ def _along(a: _Place, b: _Place, at: float, side: int) -> tuple[float, float, fl
     return a.x + dx * at + nx * gap, a.y + dy * at + ny * gap, angle, va
 
 
+@drawn_in_look
 def statechart(
     entries: Iterable[LifecycleEntry] | None = None,
     ax: Axes | None = None,
@@ -197,7 +199,9 @@ def statechart(
     ax.set_axis_off()
     extra = [s for s in Status if s not in _PLACES]
     ax.set_xlim(-2.3, 10.3)
-    ax.set_ylim(-1.9 if extra else -0.55, 4.55)
+    # larger text (projector mode) needs room under the chart for the legend
+    room = 0.0 if look().font == 1.0 else 0.9
+    ax.set_ylim((-1.9 if extra else -0.55) - room, 4.55)
     if title is None:
         title = "The life of a run: every status, and what moves a run between them"
         if highlight_run:
@@ -213,7 +217,7 @@ def statechart(
             (p.x - _BOX_W / 2, p.y - _BOX_H / 2), _BOX_W, _BOX_H,
             boxstyle="round,pad=0,rounding_size=0.18", facecolor=STATUS_COLORS[status],
             hatch=STATUS_HATCHES[status], hatchcolor=(0, 0, 0, 0.35), edgecolor=INK,
-            linewidth=1.2, alpha=0.4 if fade else 1.0, zorder=3, gid=f"status:{status.value}",
+            linewidth=lw(1.2), alpha=look().faded_box if fade else 1.0, zorder=3, gid=f"status:{status.value}",
         )
         ax.add_patch(box)
         boxes[status] = box
@@ -221,14 +225,14 @@ def statechart(
             ax.add_patch(FancyBboxPatch(
                 (p.x - _BOX_W / 2 - 0.07, p.y - _BOX_H / 2 - 0.07), _BOX_W + 0.14,
                 _BOX_H + 0.14, boxstyle="round,pad=0,rounding_size=0.22", facecolor="none",
-                edgecolor=INK, linewidth=1.0, alpha=0.4 if fade else 1.0, zorder=3,
+                edgecolor=INK, linewidth=lw(1.0), alpha=look().faded_box if fade else 1.0, zorder=3,
             ))
         text = status.value
         if node_counts is not None:
             n = node_counts.get(status, 0)
             text += f"\n{n} run" + ("" if n == 1 else "s")
-        ax.text(p.x, p.y, text, ha="center", va="center", fontsize=10, fontweight="bold",
-                color=INK, zorder=5, alpha=0.5 if fade else 1.0,
+        ax.text(p.x, p.y, text, ha="center", va="center", fontsize=fs(10), fontweight="bold",
+                color=INK, zorder=5, alpha=look().faded_name if fade else 1.0,
                 bbox={"boxstyle": "round,pad=0.18", "facecolor": "white", "edgecolor": "none",
                       "alpha": 0.85})
 
@@ -242,9 +246,9 @@ def statechart(
             posa = a
         posb = (b.get_x() + b.get_width() / 2, b.get_y() + b.get_height() / 2)
         ax.add_patch(FancyArrowPatch(
-            posa, posb, connectionstyle=style, arrowstyle="-|>", mutation_scale=16,
-            color=HIGHLIGHT if lit else INK, linewidth=3.2 if lit else 1.4,
-            alpha=0.3 if faded else 1.0, zorder=4 if lit else 2, gid=gid, **kwargs,
+            posa, posb, connectionstyle=style, arrowstyle="-|>", mutation_scale=fs(16),
+            color=HIGHLIGHT if lit else INK, linewidth=lw(3.2 if lit else 1.4),
+            alpha=look().faded_line if faded else 1.0, zorder=4 if lit else 2, gid=gid, **kwargs,
         ))
 
     # the arrow into pending: how every run starts
@@ -288,14 +292,14 @@ def statechart(
         faded = bool(highlight_run) and not loops
         ax.add_patch(FancyArrowPatch(
             (run_box.x - 0.35, top), (run_box.x + 0.35, top), connectionstyle="arc3,rad=-1.3",
-            arrowstyle="-|>", mutation_scale=14, color=HIGHLIGHT if lit else INK,
-            linewidth=2.6 if lit else 1.1, linestyle="--", shrinkA=1, shrinkB=1, zorder=2,
-            alpha=0.3 if faded else 1.0, gid="loop:running",
+            arrowstyle="-|>", mutation_scale=fs(14), color=HIGHLIGHT if lit else INK,
+            linewidth=lw(2.6 if lit else 1.1), linestyle="--", shrinkA=1, shrinkB=1, zorder=2,
+            alpha=look().faded_line if faded else 1.0, gid="loop:running",
         ))
         text = LOOP_CAUSE
         if log is not None and (loops or not highlight_run):
             text += f"\n{loops} time" + ("" if loops == 1 else "s")
-        _label(ax, run_box.x, top + 0.62 + (0.12 if log is not None else 0), text,
+        _label(ax, run_box.x, top + 0.62 * look().font ** 0.7 + (0.12 if log is not None else 0), text,
                lit=lit, faded=faded)
 
     handles: list[Patch | Line2D] = [
@@ -303,8 +307,8 @@ def statechart(
         Line2D([], [], color=INK, linestyle="--", label="dashed: no change of status"),
     ]
     if current is not None or highlight_run:
-        handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=3.2,
+        handles.append(Line2D([], [], color=HIGHLIGHT, linewidth=lw(3.2),
                               label="bold blue: " + ("this step" if current else "its path")))
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=False,
+    ax.legend(handles=handles, loc="lower left", fontsize=fs(8), frameon=False,
               bbox_to_anchor=(0.0, 0.0))
     return fig

@@ -20,10 +20,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ..run import FINAL_STATUSES, LifecycleEntry, Status, Step
 from ._figure import label_points, new_figure
-from ._log import by_run, in_clock_order, time_span
+from ._log import by_run, in_clock_order, since_first, time_label, time_span
 from .colors import (
     INK,
     STATUS_COLORS,
@@ -32,6 +33,7 @@ from .colors import (
     status_patch,
     status_style,
 )
+from .projector import drawn_in_look, fs, look, lw
 from .timeline import bars
 
 
@@ -120,6 +122,7 @@ def finished_per_second(
     return slices
 
 
+@drawn_in_look
 def throughput(
     entries: Iterable[LifecycleEntry],
     *,
@@ -131,7 +134,7 @@ def throughput(
     second over time (stacked by final status, with the number of runs still
     waiting or working as a line). ``bin_seconds`` defaults to about a
     twentieth of the log's span, rounded to a readable number."""
-    log = in_clock_order(entries)
+    log, shifted = since_first(entries)
     times = run_times(log)
     start, end = time_span(log)
     if bin_seconds is None:
@@ -145,7 +148,7 @@ def throughput(
 
     # left: where each run's time went
     n = len(times)
-    size = 70 if n <= 30 else 30
+    size = (70 if n <= 30 else 30) * look().font ** 2  # points squared
     for status in Status:
         mine = [t for t in times if t.status is status]
         if not mine:
@@ -153,17 +156,17 @@ def throughput(
         left.scatter([t.queue_wait for t in mine], [t.working for t in mine],
                      marker=STATUS_MARKERS[status], s=size * (1.6 if status is Status.SUCCESS
                                                               else 1.0),
-                     c=STATUS_COLORS[status], edgecolors=INK, linewidths=0.6, alpha=0.9,
+                     c=STATUS_COLORS[status], edgecolors=INK, linewidths=lw(0.6), alpha=0.9,
                      zorder=3, label=status.value, gid=f"runs:{status.value}")
     left.set_xlabel("queue wait: due -> first started (seconds)")
     left.set_ylabel("working time: all its attempts (seconds)")
-    left.set_title("Each run: waiting vs working", loc="left", fontsize=10)
-    left.grid(color="#dddddd", linewidth=0.6)
+    left.set_title("Each run: waiting vs working", loc="left", fontsize=fs(10))
+    left.grid(color=look().grid, linewidth=lw(0.6))
     left.set_axisbelow(True)
     left.margins(0.12)
     left.legend(handles=[status_marker_handle(s) for s in Status
                          if any(t.status is s for t in times)],
-                fontsize=8, title="final status:", title_fontsize=8, loc="upper center",
+                fontsize=fs(8), title="final status:", title_fontsize=fs(8), loc="upper center",
                 bbox_to_anchor=(0.5, -0.13), ncols=4, frameon=False)
 
     # right: runs finished per slice of time
@@ -176,14 +179,14 @@ def throughput(
         if not rate.any():
             continue
         right.bar(xs, rate, width=bin_seconds, bottom=bottom, align="edge", zorder=2,
-                  gid=f"finished:{status.value}", **status_style(status, linewidth=0.6))
+                  gid=f"finished:{status.value}", **status_style(status, linewidth=lw(0.6)))
         bottom += rate
         handles.append(status_patch(status, f"finished: {status.value}"))
-    right.set_xlabel("time (seconds on the clock)")
+    right.set_xlabel(time_label(shifted))
     right.set_ylabel("runs finished per second")
     right.set_title(f"Runs finished per second (in {bin_seconds:g} s slices)", loc="left",
-                    fontsize=10)
-    right.grid(axis="y", color="#dddddd", linewidth=0.6)
+                    fontsize=fs(10))
+    right.grid(axis="y", color=look().grid, linewidth=lw(0.6))
     right.set_axisbelow(True)
 
     # how many runs were in the system (triggered, not final) over time
@@ -201,15 +204,21 @@ def throughput(
     steps_x.append(end)
     steps_y.append(level)
     twin = right.twinx()
-    twin.step(steps_x, steps_y, where="post", color=INK, linewidth=1.4, zorder=3,
+    twin.step(steps_x, steps_y, where="post", color=INK, linewidth=lw(1.4), zorder=3,
               gid="in-system")
     twin.set_ylabel("runs not finished yet (line)")
-    handles.append(Line2D([], [], color=INK, linewidth=1.4, label="runs not finished yet"))
-    right.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+    handles.append(Line2D([], [], color=INK, linewidth=lw(1.4), label="runs not finished yet"))
+    right.legend(handles=handles, fontsize=fs(8), loc="upper center", bbox_to_anchor=(0.5, -0.13),
                  ncols=2, frameon=False, handlelength=2.6, handleheight=1.4)
     top = max(float(bottom.max()) if len(bottom) else 0.0, 1e-9)
     right.set_ylim(0, top * 1.1)
     twin.set_ylim(0, max(max(steps_y), 1) * 1.1)
+    # whole counts get whole ticks: "runs not finished yet" always, and the
+    # rate too when a slice is a whole fraction of a second (1 s, 0.5 s, 0.1 s:
+    # the rate is then a count times a whole number)
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if abs(1 / bin_seconds - round(1 / bin_seconds)) < 1e-9:
+        right.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (left, right):
         ax.spines["top"].set_visible(False)
     if n <= 40:  # name the runs while there is room

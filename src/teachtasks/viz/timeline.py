@@ -28,20 +28,21 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.transforms import offset_copy
 
 from ..run import LifecycleEntry, Status, Step
 from ._figure import figure_of, new_figure, style_time_axis
-from ._log import by_run, in_clock_order, natural_key, time_span
+from ._log import by_run, in_clock_order, natural_key, since_first, time_label, time_span
 from .colors import (
     INK,
     STATUS_MARKERS,
     STEP_MARKERS,
-    WAIT_COLOR,
     status_marker_handle,
     status_patch,
     status_style,
     step_handle,
 )
+from .projector import drawn_in_look, fs, look, lw
 
 #: How an attempt can end. The first three end the run; the others do not.
 OUTCOMES = ("success", "failed", "aborted", "continued", "retry scheduled", "requeued",
@@ -146,13 +147,26 @@ def _axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
+#: The narrowest an attempt is drawn, in pixels: a 1-second attempt on a
+#: 720-second axis is a tenth of a pixel wide, so it would not show at all.
+MIN_BAR_PIXELS = 4.0
+
+
+def _min_width(fig: Figure, span: float) -> float:
+    """The narrowest bar, in seconds: ``MIN_BAR_PIXELS`` on this figure's axis
+    (about 85% of the figure's width), and never less than 0.2% of the span."""
+    axis_px = fig.get_figwidth() * fig.dpi * 0.85
+    return span * max(0.002, MIN_BAR_PIXELS * look().line / axis_px)
+
+
 def _legend(fig: Figure, ax: Axes, own_figure: bool, handles: Sequence[Patch | Line2D],
             title: str | None = None) -> None:
     """The legend goes under the plot: across the bottom of a figure we made,
     or under the given axes when the figure is the caller's (which should use
     ``layout="constrained"`` so that it gets room)."""
-    options = {"handles": list(handles), "ncols": min(4, len(handles) or 1), "fontsize": 8.5,
-               "frameon": False, "title": title, "title_fontsize": 8.5, "handlelength": 2.6,
+    columns = 4 if look().font == 1 else 3  # larger text (projector mode): fewer columns fit
+    options = {"handles": list(handles), "ncols": min(columns, len(handles) or 1), "fontsize": fs(8.5),
+               "frameon": False, "title": title, "title_fontsize": fs(8.5), "handlelength": 2.6,
                "handleheight": 1.4}
     if own_figure:
         fig.legend(loc="outside lower center", **options)
@@ -203,6 +217,7 @@ def _names(bar: Bar) -> tuple[str, ...]:
     return (f"{bar.run_id} {' '.join(extra)}", bar.run_id) if extra else (bar.run_id,)
 
 
+@drawn_in_look
 def timeline(
     entries: Iterable[LifecycleEntry],
     ax: Axes | None = None,
@@ -218,7 +233,7 @@ def timeline(
     were asked to abort or were requeued after their worker's lease expired.
     Runs are named on their bars when there is room. Returns the figure; each
     bar's rectangle has ``gid`` ``Bar.gid``."""
-    log = in_clock_order(entries)
+    log, shifted = since_first(entries)
     attempts = bars(log)
     marks = _markers(log)
     workers = sorted({b.worker or QUEUE_ROW for b in attempts} | {row for _, _, row in marks}
@@ -230,32 +245,35 @@ def timeline(
 
     start, end = time_span(log)
     span = max(end - start, 1e-9)
-    min_width = span * 0.002  # an attempt of no length still shows as a sliver
+    min_width = _min_width(fig, span)
 
     for bar in attempts:
         y = y_of[bar.worker or QUEUE_ROW]
-        style = status_style(bar.status, linewidth=1.0)
+        style = status_style(bar.status, linewidth=lw(1.0))
+        if bar.duration < min_width:  # drawn wider than it was: a dark edge keeps it visible
+            style.update(edgecolor=INK, linewidth=lw(0.6))
         if bar.outcome == "running":
             style.update(edgecolor=INK, linestyle="--")
         (rect,) = ax.barh(y, max(bar.duration, min_width), left=bar.start,
                           height=_BAR_HEIGHT, zorder=2, **style).patches
         rect.set_gid(bar.gid)
 
-    # step markers sit on the top edge of their row's bars
+    # step markers sit on the top edge of their row's bars (touching it: a marker
+    # floating above the row reads as belonging to no bar)
     for step in STEP_MARKERS:
         points = [(t, y_of[row]) for s, t, row in marks if s is step]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, [y if y == y_of.get(QUEUE_ROW) else y - _BAR_HEIGHT / 2 - 0.08
+            ax.plot(xs, [y if y == y_of.get(QUEUE_ROW) else y - _BAR_HEIGHT / 2
                          for y in ys], linestyle="",
-                    marker=STEP_MARKERS[step], markersize=11 if step is not Step.TRIGGERED else 7,
+                    marker=STEP_MARKERS[step], markersize=fs(11 if step is not Step.TRIGGERED else 7),
                     color=INK, markeredgecolor="white", markeredgewidth=0.3, zorder=5,
                     gid=f"marker:{step.value}")
 
     ax.set_yticks(range(len(rows)), rows)
     ax.set_ylim(len(rows) - 0.5, -0.5 - 0.25)
     ax.set_xlim(start - span * 0.01, end + span * 0.02)
-    style_time_axis(ax, title, "worker")
+    style_time_axis(ax, title, "worker", time_label(shifted))
 
     if legend:
         handles: list[Patch | Line2D] = []
@@ -274,10 +292,11 @@ def timeline(
 
     if label_runs:
         _fit_labels(fig, ax, [(b.start, b.start + max(b.duration, min_width),
-                               y_of[b.worker or QUEUE_ROW], _names(b)) for b in attempts], 8)
+                               y_of[b.worker or QUEUE_ROW], _names(b)) for b in attempts], fs(8))
     return fig
 
 
+@drawn_in_look
 def run_timeline(
     entries: Iterable[LifecycleEntry],
     ax: Axes | None = None,
@@ -291,7 +310,7 @@ def run_timeline(
     worker (in the queue, for a retry's backoff, for a continue's delay), a
     coloured bar for each attempt, and its final status as a marker at the end.
     Each bar's rectangle has ``gid`` ``Bar.gid``; each wait ``wait:<run id>:<n>``."""
-    log = in_clock_order(entries)
+    log, shifted = since_first(entries)
     runs = by_run(log)
     attempts_of: dict[str, list[Bar]] = {}
     for bar in bars(log):
@@ -304,6 +323,7 @@ def run_timeline(
     start, end = time_span(log)
     span = max(end - start, 1e-9)
     thick = 0.7 if n <= 60 else 0.85
+    min_width = _min_width(fig, span)
 
     for y, run_id in enumerate(ids):
         run_entries = runs[run_id]
@@ -317,7 +337,7 @@ def run_timeline(
         delay = first.detail.get("delay") if triggered is not None else None
         if isinstance(delay, int | float) and delay > 0:
             due = min(cursor + float(delay), stop)
-            ax.plot([cursor, due], [y, y], color=WAIT_COLOR, linewidth=1.0, zorder=1)
+            ax.plot([cursor, due], [y, y], color=look().wait, linewidth=lw(1.0), zorder=1)
             cursor = due
         waits = []
         for bar in mine:
@@ -327,17 +347,22 @@ def run_timeline(
         if stop > cursor:
             waits.append((cursor, stop))
         for i, (a, b) in enumerate(waits):
-            (rect,) = ax.barh(y, b - a, left=a, height=thick * 0.45, color=WAIT_COLOR,
-                              linewidth=0, zorder=1).patches
+            (rect,) = ax.barh(y, b - a, left=a, height=thick * 0.45, color=look().wait,
+                              linewidth=lw(0), zorder=1).patches
             rect.set_gid(f"wait:{run_id}:{i}")
         for bar in mine:
-            style = status_style(bar.status, linewidth=0.6 if n > 60 else 0.9)
-            (rect,) = ax.barh(y, max(bar.duration, span * 0.002), left=bar.start, height=thick,
+            style = status_style(bar.status, linewidth=lw(0.6 if n > 60 else 0.9))
+            if bar.duration < min_width:  # drawn wider than it was: a dark edge keeps it visible
+                style.update(edgecolor=INK, linewidth=lw(0.6))
+            (rect,) = ax.barh(y, max(bar.duration, min_width), left=bar.start, height=thick,
                               zorder=2, **style).patches
             rect.set_gid(bar.gid)
         if last.status.is_final:
-            size = (8 if n <= 60 else 5) * (1.35 if last.status is Status.SUCCESS else 1.0)
+            size = fs(8 if n <= 60 else 5) * (1.35 if last.status is Status.SUCCESS else 1.0)
+            # just after the run's end, so that it never hides a short last attempt
+            after = offset_copy(ax.transData, fig=fig, x=size * 0.6, units="points")
             ax.plot([last.time], [y], linestyle="", marker=STATUS_MARKERS[last.status],
+                    transform=after,
                     markersize=size, markerfacecolor=status_style(last.status)["facecolor"],
                     markeredgecolor=INK, markeredgewidth=0.6, zorder=3, gid=f"end:{run_id}")
 
@@ -346,10 +371,11 @@ def run_timeline(
     axes_px = ax.get_window_extent().height
     every = max(1, math.ceil(n / max(axes_px / 11.0, 1.0)))
     names = [f"{r} ({runs[r][0].definition_id})" if n <= 40 else r for r in ids]
-    ax.set_yticks(range(0, n, every), names[::every], fontsize=8 if n <= 60 else 7)
+    ax.set_yticks(range(0, n, every), names[::every], fontsize=fs(8 if n <= 60 else 7))
     ax.set_ylim(max(n, 1) - 0.5, -0.5)
     ax.set_xlim(start - span * 0.01, end + span * 0.03)
-    style_time_axis(ax, title, "run" if every == 1 else f"run (one in {every} named)")
+    style_time_axis(ax, title, "run" if every == 1 else f"run (one in {every} named)",
+                    time_label(shifted))
 
     if legend:
         finals = {r[-1].status for r in runs.values() if r[-1].status.is_final}
@@ -359,9 +385,9 @@ def run_timeline(
             and r[0].detail["delay"] > 0
             for r in runs.values()
         )
-        handles: list[Patch | Line2D] = [Patch(facecolor=WAIT_COLOR, label="waiting for a worker")]
+        handles: list[Patch | Line2D] = [Patch(facecolor=look().wait, label="waiting for a worker")]
         if held_back:
-            handles.insert(0, Line2D([], [], color=WAIT_COLOR, linewidth=1.0,
+            handles.insert(0, Line2D([], [], color=look().wait, linewidth=lw(1.0),
                                      label="held back (trigger delay)"))
         for status in (Status.SUCCESS, Status.FAILED, Status.ABORTED, Status.RUNNING,
                        Status.PENDING):
