@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from teachtasks import EventBus, InvalidArgumentError, InvalidDefinitionError, PayloadNotJSONError
+from teachtasks import EventBus, InvalidArgumentError, PayloadNotJSONError
 
 
 def test_fan_out_in_subscription_order_with_private_payloads() -> None:

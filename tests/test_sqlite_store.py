@@ -42,9 +42,9 @@ from teachtasks import (
     UnknownDefinitionError,
 )
 from teachtasks.stores import sqlite as sqlite_module
+from teachtasks.stores.base import MAX_PAGE
 from teachtasks.stores.sqlite import encoding as sqlite_encoding
 from teachtasks.stores.sqlite import schema as sqlite_schema
-from teachtasks.stores.base import MAX_PAGE
 
 
 @pytest.fixture(params=["memory", "sqlite"])
