@@ -24,7 +24,6 @@ import pytest
 from teachtasks import (
     InvalidArgumentError,
     InvalidDefinitionError,
-    LifecycleEntry,
     MemoryStore,
     PayloadNotJSONError,
     RealClock,

@@ -403,33 +403,37 @@ class Runner:
         free_at = dict.fromkeys(self.worker_names, clock.now())
         end = clock.now()
         steps = 0
-        while steps < max_steps:
-            worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
-            clock.set(free_at[worker])
-            run = self.step(worker)
-            if run is None:
-                due = self.store.next_due()
-                if due is None:
-                    held = self._held_until()
-                    if held is None:
-                        break
-                    # a run held by a worker that is gone: its lease ends, on paper,
-                    # and the run is requeued (the lease must be *past*: a hair more)
-                    later = max(held, clock.now()) + 1e-6
-                    clock.set(later)
-                    self._reap(later)
-                    free_at = {w: max(t, later) for w, t in free_at.items()}
-                    end = max(end, later)
+        try:
+            while steps < max_steps:
+                worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
+                clock.set(free_at[worker])
+                run = self.step(worker)
+                if run is None:
+                    due = self.store.next_due()
+                    if due is None:
+                        held = self._held_until()
+                        if held is None:
+                            break
+                        # a run held by a worker that is gone: its lease ends, on paper,
+                        # and the run is requeued (the lease must be *past*: a hair more)
+                        later = max(held, clock.now()) + 1e-6
+                        clock.set(later)
+                        self._reap(later)
+                        free_at = {w: max(t, later) for w, t in free_at.items()}
+                        end = max(end, later)
+                        continue
+                    # nothing due for this worker yet: it idles until the next due run
+                    free_at[worker] = max(due, free_at[worker] + 1e-9)
                     continue
-                # nothing due for this worker yet: it idles until the next due run
-                free_at[worker] = max(due, free_at[worker] + 1e-9)
-                continue
-            steps += 1
-            free_at[worker] = clock.now()
-            end = max(end, clock.now())
-            if on_step is not None:
-                on_step(run)
-        clock.set(end)
+                steps += 1
+                free_at[worker] = clock.now()
+                end = max(end, clock.now())
+                if on_step is not None:
+                    on_step(run)
+        finally:
+            # also when an iteration raised (a KeyboardInterrupt): the clock never
+            # goes back to an earlier worker's time
+            clock.set(max(end, clock.now()))
         return steps
 
     # ---- thread mode -----------------------------------------------------------------------
