@@ -487,6 +487,12 @@ def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None:
             == history[0]
 
 
+def test_case11_a_new_file_is_readable_by_its_owner_only(db: SQLiteStore) -> None:
+    add(db, "run-1")  # written: the WAL and its index exist too
+    for path in (db.path, Path(f"{db.path}-wal"), Path(f"{db.path}-shm")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
 def test_the_file_is_wal_and_versioned(db: SQLiteStore) -> None:
     con = sqlite3.connect(db.path)
     try:
