@@ -289,6 +289,28 @@ def test_case5_a_log_line_that_is_not_utf8_is_kept_escaped(tasks: TaskManager) -
     assert [line.message for line in tasks.logs(run.id)] == ["caf\\udce9.txt"]
 
 
+def test_case5_a_log_line_the_store_cannot_keep_never_fails_the_run(
+    tasks: TaskManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    @tasks.task("chatty")
+    def chatty(ctx, ctl):  # noqa: ANN001, ANN202
+        ctx.log.info("one line")
+        return ctl.response.done("ok")
+
+    def full(record: object) -> None:
+        raise StoreError("the disk is full")
+
+    tasks.store.add_log = full  # type: ignore[method-assign]
+    try:
+        run = tasks.trigger("chatty")
+        with caplog.at_level(logging.WARNING, logger="teachtasks"):
+            Runner(tasks, workers=1).run_until_idle()
+    finally:
+        del tasks.store.add_log
+    assert tasks.get_run(run.id).status is Status.SUCCESS
+    assert any("a log line was not kept" in r.getMessage() for r in caplog.records)
+
+
 # ---- case 6: poison payloads --------------------------------------------------------------------------
 def nested(depth: int) -> object:
     value: object = "leaf"

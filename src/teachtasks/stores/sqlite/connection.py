@@ -301,12 +301,8 @@ class SQLiteFile:
         file. A file already at ``target`` is left exactly as it is."""
         if target is None:
             target = schema.SCHEMA_VERSION
-        if isinstance(target, bool) or not isinstance(target, int) or not (
-            1 <= target <= schema.SCHEMA_VERSION
-        ):
-            raise InvalidArgumentError(
-                f"target must be a schema version from 1 to {schema.SCHEMA_VERSION}, not {target!r}"
-            )
+        check_number(target, "target schema version", low=1, high=schema.SCHEMA_VERSION,
+                     whole=True)
         with self._read() as conn:
             if self._check_header(conn) == target:
                 return target
