@@ -18,6 +18,10 @@ from .errors import InvalidArgumentError, TeachtasksError
 MAX_DELAY_SECONDS = 366 * 24 * 3600.0
 
 
+def _show(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
 def check_number(
     value: object,
     name: str,
@@ -33,25 +37,22 @@ def check_number(
     ``name``, the range and the value. ``low``/``high`` are inclusive,
     ``above`` is a strict lower bound, ``whole`` asks for an ``int``."""
     kind = "a whole number" if whole else "a number"
-    parts = []
-    if above is not None:
-        parts.append(f"more than {above:g}")
-    if low is not None:
-        parts.append(f"at least {low:g}")
-    if high is not None:
-        parts.append(f"at most {high:g}")
-    wanted = f"{name} must be {kind}" + (f" ({', '.join(parts)})" if parts else "")
     types = int if whole else int | float
-    if isinstance(value, bool) or not isinstance(value, types):
-        raise error(f"{wanted}, not {value!r}{hint}")
-    if not whole and not math.isfinite(value):  # type: ignore[arg-type]
-        raise error(f"{wanted}, not {value!r}{hint}")
-    if (
-        (above is not None and not value > above)  # type: ignore[operator]
-        or (low is not None and value < low)  # type: ignore[operator]
-        or (high is not None and value > high)  # type: ignore[operator]
+    if isinstance(value, bool) or not isinstance(value, types) or (
+        not whole and not math.isfinite(value)  # type: ignore[arg-type]
     ):
-        raise error(f"{wanted}, not {value!r}{hint}")
+        bounds = [f"more than {_show(above)}" if above is not None else "",
+                  f"at least {_show(low)}" if low is not None else "",
+                  f"at most {_show(high)}" if high is not None else ""]
+        wanted = ", ".join(b for b in bounds if b)
+        raise error(f"{name} must be {kind}" + (f" ({wanted})" if wanted else "")
+                    + f", not {value!r}{hint}")
+    if above is not None and not value > above:  # type: ignore[operator]
+        raise error(f"{name} must be more than {_show(above)}, not {value!r}{hint}")
+    if low is not None and value < low:  # type: ignore[operator]
+        raise error(f"{name} must be at least {_show(low)}, not {value!r}{hint}")
+    if high is not None and value > high:  # type: ignore[operator]
+        raise error(f"{name} must be at most {_show(high)}, not {value!r}{hint}")
     return value  # type: ignore[return-value]
 
 

@@ -3,20 +3,25 @@
 It is the notebook-3 runner grown up. The loop of one worker is::
 
     while not stopping:
-        run = store.claim(worker)          # the next due run, held by this worker
-        if run is None: wait for work
+        run = store.claim(worker)          # the next due run, held by this worker,
+        if run is None: wait for work      # its iteration already counted
         else: execute(run, worker)         # one iteration
 
-and ``execute`` is the heart of the whole library:
+``claim`` counts the iteration in the same atomic step that hands the run
+over (the next iteration, or the next attempt of this one after a retry or a
+lost worker: ``lifecycle.claim``), so a worker that dies right after it never
+makes the next one run the wrong iteration. ``execute`` is the heart of the
+whole library:
 
 1. guard: an unknown definition fails the run; an abort that came while the
    run waited ends it before anything runs;
-2. count: the next iteration (or the next attempt of this one, after a retry);
-3. build the context and the controller and call ``definition.run``;
-4. apply the response: done -> success, continue -> the next iteration
-   later, error -> failed, aborted -> aborted; an exception is retried with
-   backoff or fails the run; an iteration over its time budget fails; asking
-   to continue past ``max_iterations`` fails;
+2. build the context and the controller and call ``definition.run``;
+3. decide what the ending means (``decide``): done -> success, continue ->
+   the next iteration later, error -> failed, aborted -> aborted; an
+   exception is retried with backoff or fails the run (its traceback kept on
+   ``run.traceback``); an iteration over its time budget fails; asking to
+   continue past ``max_iterations`` fails;
+4. apply it: the ``lifecycle`` step for that ending, one atomic store update;
 5. fire the hook that fits (``on_done``, ``on_error``, ``on_abort``,
    ``on_max_iterations``).
 
@@ -469,8 +474,7 @@ class Runner:
             try:
                 run = self.step(worker)
             except Exception as exc:  # a store that failed (a locked file): note it, go on
-                self.errors.append(exc)
-                log.error("%s: %s: %s", worker, type(exc).__name__, exc, exc_info=exc)
+                self._note_error(worker, exc)
                 self._stopping.wait(self.poll_interval)
                 continue
             if run is not None:
@@ -482,6 +486,11 @@ class Runner:
             with self._wake:
                 if not self._stopping.is_set():
                     self._wake.wait(timeout)
+
+    def _note_error(self, where: str, exc: Exception) -> None:
+        """A worker-level problem: kept in ``errors`` and logged on ``teachtasks``."""
+        self.errors.append(exc)
+        log.error("%s: %s: %s", where, type(exc).__name__, exc, exc_info=exc)
 
     def _housekeep(self) -> None:
         """Renew the leases of runs this runner's workers hold, and requeue
@@ -501,8 +510,7 @@ class Runner:
                 if not stopping:
                     self._maybe_reap(now)
             except Exception as exc:  # the store failed: note it, try again next time
-                self.errors.append(exc)
-                log.error("housekeeper: %s: %s", type(exc).__name__, exc, exc_info=exc)
+                self._note_error("housekeeper", exc)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no run is pending or running; False if ``timeout`` ran out."""
