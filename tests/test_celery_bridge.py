@@ -296,6 +296,30 @@ def test_an_app_that_accepts_pickle_is_refused() -> None:
     CeleryBridge(json_only(app))  # fixed
 
 
+def test_case11_an_app_with_a_pickle_event_serializer_is_refused() -> None:
+    app = json_only(Celery("unsafe-events", broker="memory://", set_as_current=False))
+    app.conf.update(event_serializer="pickle")
+    with pytest.raises(ConfigurationError, match="event_serializer='pickle'"):
+        CeleryBridge(app)
+    app.conf.update(event_serializer="json")
+    CeleryBridge(app)
+
+
+def test_case11_the_course_app_keeps_runs_db_in_a_private_folder(
+    celery_env: ModuleType, tmp_path: Path
+) -> None:
+    assert os.stat(celery_env.WORKDIR).st_mode & 0o077 == 0
+    assert os.stat(celery_env.WORKDIR / "runs.db").st_mode & 0o777 == 0o600
+    assert str(os.getuid()) in celery_env.default_folder().name  # one per user, not shared
+    made = celery_env.private_folder(tmp_path / "new")
+    assert made.stat().st_mode & 0o777 == 0o700
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)  # as another user's /tmp/teachtasks-celery could be
+    with pytest.raises(RuntimeError, match="open to others"):
+        celery_env.private_folder(open_to_all)
+
+
 def test_register_makes_a_celery_task_of_an_unchanged_definition() -> None:
     app = _offline_app()
     definition = TaskDefinition("hello", lambda ctx, ctl: ctl.response.done("hi"))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from store_contract import STORES
 
 from teachtasks import (
     NO_RETRY,
@@ -43,11 +44,14 @@ from teachtasks import (
 )
 from teachtasks.stores import sqlite as sqlite_module
 from teachtasks.stores.base import MAX_PAGE
+from teachtasks.stores.sqlite import encoding as sqlite_encoding
+from teachtasks.stores.sqlite import schema as sqlite_schema
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "t.db")
+    """Every store of the contract (``store_contract.STORES``), one at a time."""
+    made = STORES[request.param](tmp_path)
     try:
         yield made
     finally:
@@ -157,8 +161,10 @@ def test_claim_takes_the_earliest_due_then_the_oldest(store: Store) -> None:
         "b", "late"]
     assert store.claim("w4", 6.0, 10.0) is None  # all three are held
     assert store.next_due() is None
-    assert steps(store, "a") == [Step.TRIGGERED, Step.STARTED]
-    [_, started] = store.list_entries("a")
+    # the claim counts the iteration in the same step (lifecycle.claim)
+    assert steps(store, "a") == [Step.TRIGGERED, Step.STARTED, Step.ITERATION_STARTED]
+    assert (first.iterations, first.attempt) == (1, 1)
+    [_, started, _] = store.list_entries("a")
     assert (started.worker, started.status, started.time) == ("w1", Status.RUNNING, 6.0)
 
 
@@ -173,7 +179,9 @@ def test_a_run_between_iterations_is_claimed_again_without_a_new_start(store: St
     again = store.claim("w2", 3.0, 10.0)
     assert again is not None and (again.status, again.worker, again.started_at) == (
         Status.RUNNING, "w2", 1.0)
-    assert steps(store, "run-1") == [Step.TRIGGERED, Step.STARTED, Step.CONTINUED]
+    assert (again.iterations, again.attempt) == (2, 1)
+    assert steps(store, "run-1") == [Step.TRIGGERED, Step.STARTED, Step.ITERATION_STARTED,
+                                     Step.CONTINUED, Step.ITERATION_STARTED]
 
 
 def test_update_applies_changes_and_entries_at_once(store: Store) -> None:
@@ -481,6 +489,12 @@ def test_everything_survives_closing_and_reopening(tmp_path: Path) -> None:
             == history[0]
 
 
+def test_case11_a_new_file_is_readable_by_its_owner_only(db: SQLiteStore) -> None:
+    add(db, "run-1")  # written: the WAL and its index exist too
+    for path in (db.path, Path(f"{db.path}-wal"), Path(f"{db.path}-shm")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
 def test_the_file_is_wal_and_versioned(db: SQLiteStore) -> None:
     con = sqlite3.connect(db.path)
     try:
@@ -489,7 +503,7 @@ def test_the_file_is_wal_and_versioned(db: SQLiteStore) -> None:
         assert con.execute("PRAGMA application_id").fetchone()[0] == sqlite_module.APPLICATION_ID
     finally:
         con.close()
-    assert db.schema_version() == sqlite_module.SCHEMA_VERSION == 1
+    assert db.schema_version() == sqlite_module.SCHEMA_VERSION == 2
 
 
 def dump(path: Path) -> list[str]:
@@ -505,10 +519,10 @@ def test_migrating_to_the_same_version_changes_nothing(tmp_path: Path) -> None:
     with SQLiteStore(path) as store:
         scenario(store)
         before = dump(path)
-        assert store.migrate() == 1
-        assert store.migrate(1) == 1
+        assert store.migrate() == 2
+        assert store.migrate(2) == 2
     with SQLiteStore(path) as again:  # opening migrates too
-        assert again.schema_version() == 1
+        assert again.schema_version() == 2
     assert dump(path) == before
     assert any("INSERT INTO \"runs\"" in line for line in before)
 
@@ -520,15 +534,15 @@ def test_migrate_applies_each_step_once_in_one_transaction(
     with SQLiteStore(path) as store:
         add(store, "run-1", input={"kept": True})
 
-    def to_v2(conn: sqlite3.Connection) -> None:
+    def to_v3(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
 
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(sqlite_module.MIGRATIONS, 1, to_v2)
+    monkeypatch.setattr(sqlite_schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(sqlite_schema.MIGRATIONS, 2, to_v3)
     with SQLiteStore(path) as newer:  # a later release opens the old file
-        assert newer.schema_version() == 2
+        assert newer.schema_version() == 3
         assert newer.get_run("run-1").input == {"kept": True}
-        assert newer.migrate() == 2
+        assert newer.migrate() == 3
     assert any("priority" in line for line in dump(path))
 
 
@@ -544,8 +558,8 @@ def test_a_failing_migration_leaves_the_old_file(
         conn.execute("ALTER TABLE runs ADD COLUMN half_done INTEGER")
         raise sqlite3.OperationalError("disk on fire")
 
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(sqlite_module.MIGRATIONS, 1, broken)
+    monkeypatch.setattr(sqlite_schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(sqlite_schema.MIGRATIONS, 2, broken)
     with pytest.raises(StoreError, match="disk on fire"):
         SQLiteStore(path)
     assert dump(path) == before
@@ -561,11 +575,36 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         SQLiteStore(path)
 
 
-@pytest.mark.parametrize("target", [0, 2, -1, "1", 1.0, True])
+@pytest.mark.parametrize("target", [0, 3, -1, "1", 1.0, True])
 def test_migrate_only_to_a_known_version(db: SQLiteStore, target: object) -> None:
     with pytest.raises(InvalidArgumentError, match="schema version"):
         db.migrate(target)  # type: ignore[arg-type]
-    assert db.schema_version() == 1
+    assert db.schema_version() == 2
+
+
+def test_a_version_1_file_is_migrated_to_version_2_keeping_its_runs(tmp_path: Path) -> None:
+    """A file written by the previous release: its runs survive, they gain a
+    requeue count, and its idempotency keys become per definition."""
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    sqlite_schema.MIGRATIONS[0](con)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA application_id = {sqlite_schema.APPLICATION_ID}")
+    con.execute(
+        "INSERT INTO runs (id, definition_id, status, input, output, error, iterations, "
+        "attempt, created_at, updated_at, due_at, abort_requested, retry_pending, state, "
+        "idempotency_key) VALUES ('run-1', 'charge', 'pending', '{\"n\":1}', 'null', NULL, 0, "
+        "0, 1.0, 1.0, 1.0, 0, 0, '{}', 'order-7')"
+    )
+    con.close()
+    with SQLiteStore(path) as store:
+        assert store.schema_version() == 2
+        run = store.get_run("run-1")
+        assert (run.input, run.requeues, run.traceback) == ({"n": 1}, 0, None)
+        other = Run(id="run-2", definition_id="receipt", idempotency_key="order-7")
+        created, is_new = store.create_run(other, LifecycleEntry(
+            "run-2", "receipt", Step.TRIGGERED, 2.0, Status.PENDING))
+        assert is_new and created.id == "run-2"
 
 
 def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
@@ -713,7 +752,7 @@ def test_a_lock_held_too_long_is_a_store_error_not_a_hang(tmp_path: Path) -> Non
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
-        other.execute("INSERT INTO definitions VALUES ('x', '', '', '[]', 1, 1.0, '{}')")
+        other.execute("INSERT INTO definitions VALUES ('x', '', '', '[]', 1, 1.0, '{}', 5)")
         before = store.list_runs(RunFilter())  # readers still read (WAL)
         with pytest.raises(StoreError, match="locked"):
             add(store, "run-2")
@@ -801,11 +840,11 @@ def test_the_hot_queries_use_their_indexes(db: SQLiteStore) -> None:
         def plan(sql: str, params: tuple[object, ...] = ()) -> str:
             return " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
-        newest_failed = plan(sqlite_module._RUN_SELECT
+        newest_failed = plan(sqlite_encoding.RUN_SELECT
                              + " WHERE status = ? ORDER BY ord DESC LIMIT 50", ("failed",))
         assert "USING INDEX runs_status" in newest_failed and "TEMP B-TREE" not in newest_failed
         claim = plan(f"SELECT due_at FROM runs INDEXED BY runs_due WHERE "
-                     f"{sqlite_module._CLAIMABLE} ORDER BY due_at, ord LIMIT 1")
+                     f"{sqlite_schema.CLAIMABLE} ORDER BY due_at, ord LIMIT 1")
         assert "runs_due" in claim and "TEMP B-TREE" not in claim
-        expired = plan(sqlite_module._RUN_SELECT + SQLiteStore._EXPIRED, (1.0,))
+        expired = plan(sqlite_encoding.RUN_SELECT + SQLiteStore._EXPIRED, (1.0,))
         assert "runs_status (status=?)" in expired

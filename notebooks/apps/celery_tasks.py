@@ -39,9 +39,35 @@ from teachtasks import Context, Controller, RetryPolicy, SQLiteStore, task
 from teachtasks.integrations.celery import JSON_ONLY, CeleryBridge
 
 REDIS_URL = os.environ.get("TEACHTASKS_REDIS_URL", "redis://127.0.0.1:6379/0")
-WORKDIR = Path(os.environ.get("TEACHTASKS_CELERY_DIR",
-                              Path(tempfile.gettempdir()) / "teachtasks-celery"))
 EXTRA_SETTINGS: dict[str, Any] = json.loads(os.environ.get("TEACHTASKS_CELERY_CONF", "{}"))
+
+
+def private_folder(path: Path) -> Path:
+    """``path``, made a folder only its owner can enter (0700) if it does not
+    exist; an existing one must be ours and closed to others. Why: a shared
+    ``/tmp`` folder another local user made first would let them read or
+    change ``runs.db``."""
+    path = Path(path)
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        info = path.lstat()
+        if not path.is_dir() or path.is_symlink():
+            raise RuntimeError(f"{path} is not a folder; set TEACHTASKS_CELERY_DIR to one") from None
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o077):
+            raise RuntimeError(
+                f"{path} belongs to another user or is open to others (mode "
+                f"{info.st_mode & 0o777:o}); refusing to keep runs.db there: set "
+                "TEACHTASKS_CELERY_DIR to a private folder (mkdir -m 700 ...)"
+            ) from None
+    return path
+
+
+def default_folder() -> Path:
+    """The folder every process agrees on when ``TEACHTASKS_CELERY_DIR`` is not
+    set: one per user (``teachtasks-celery-<uid>`` in the temporary folder)."""
+    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    return Path(tempfile.gettempdir()) / f"teachtasks-celery-{user}"
 
 
 def make_app(redis_url: str, **settings: Any) -> Celery:
@@ -78,7 +104,7 @@ class Outbox:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
 
 
-WORKDIR.mkdir(parents=True, exist_ok=True)
+WORKDIR = private_folder(Path(os.environ.get("TEACHTASKS_CELERY_DIR") or default_folder()))
 app = make_app(REDIS_URL, **EXTRA_SETTINGS)
 store = SQLiteStore(WORKDIR / "runs.db")
 outbox = Outbox(WORKDIR / "outbox.jsonl")

@@ -5,15 +5,19 @@ The pieces, each in the module named after it:
 * ``definition``: what a task is (``TaskDefinition``, ``@task``, ``RetryPolicy``)
 * ``run``: one execution of it, its ``Status`` and the transition table, the
   lifecycle log
+* ``lifecycle``: what each step of a run's life changes (claim, continue,
+  retry, finish, abort, requeue), as pure functions every store applies
 * ``events``: ``EventBus``, so that "something happened" starts work
 * ``manager``: ``TaskManager``, the management API (trigger, emit, list, abort...)
 * ``runner``: ``Runner``, the pool of workers that executes runs
 * ``context`` / ``controller``: what a run sees, and how it steers itself
 * ``clock``: ``RealClock`` and ``SimulatedClock``
 * ``stores``: where runs live (``MemoryStore``, ``SQLiteStore``)
-* ``errors``: every failure by name
+* ``errors``: every failure by name; ``checks``: the one number check at the edges
 """
 
+from . import lifecycle
+from .checks import check_number
 from .clock import Clock, RealClock, SimulatedClock
 from .context import Context, RunLogger, RunState
 from .controller import Aborted, Continue, Controller, Done, Error, Response
@@ -68,5 +72,5 @@ __all__ = [
     "Runner", "SQLiteStore", "SimulatedClock", "Status", "Step", "Store", "StoreError",
     "TaskDefinition", "TaskManager", "TeachtasksError", "TimeBudgetExceededError",
     "TriggerRefusedError", "UnknownDefinitionError", "can_transition", "check_json",
-    "check_transition", "random_ids", "sequential_ids", "task",
+    "check_number", "check_transition", "lifecycle", "random_ids", "sequential_ids", "task",
 ]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from .checks import check_number
 from .errors import InvalidArgumentError
 
 
@@ -34,11 +35,7 @@ class Clock(Protocol):
 
 
 def _check_seconds(seconds: float) -> float:
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
-        raise InvalidArgumentError(f"seconds must be a number, not {type(seconds).__name__}")
-    if seconds != seconds or seconds < 0:
-        raise InvalidArgumentError(f"seconds must be zero or more, not {seconds!r}")
-    return float(seconds)
+    return float(check_number(seconds, "seconds", low=0))
 
 
 class RealClock:

@@ -13,18 +13,27 @@ through the context, where the runner can give it the right thing each time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .checks import safe_text
+from .errors import InvalidArgumentError
 from .payload import JSON, check_json, copy_json
 from .run import LogRecord, Run
 
 if TYPE_CHECKING:
     from .clock import Clock
-    from .manager import TaskManager
     from .stores.base import Store
 
+log = logging.getLogger("teachtasks")
+
+#: ``trigger(definition_id, input, *, parent_id, delay)`` and
+#: ``emit(event, payload, *, parent_id)``: how a context starts child runs
+#: (a manager's methods, or the Celery bridge's).
+TriggerFunction = Callable[..., Run]
+EmitFunction = Callable[..., list[Run]]
 
 
 class RunState(Mapping[str, JSON]):
@@ -52,6 +61,11 @@ class RunState(Mapping[str, JSON]):
         self.update({key: value})
 
     def update(self, values: Mapping[str, JSON]) -> None:  # type: ignore[override]
+        if not isinstance(values, Mapping):
+            raise InvalidArgumentError(
+                f"state.update takes a dict of names to values, not {type(values).__name__} "
+                "(for one value use state.set(name, value))"
+            )
         checked = check_json(dict(values), "state")
         data = {**self._data, **checked}
         self._store.update(self._run_id, {"state": data}, worker=self._worker,
@@ -72,9 +86,18 @@ class RunLogger:
         self._clock = clock
 
     def write(self, level: str, message: object) -> None:
-        self._store.add_log(LogRecord(
-            self._run.id, self._clock.now(), level, str(message), iteration=self._run.iterations,
-        ))
+        """Keep one line. Text a store cannot hold as it is (a lone surrogate,
+        what a file name that is not UTF-8 becomes) is kept escaped; a line
+        that cannot be kept at all is reported on the ``teachtasks`` logger,
+        and never fails the run."""
+        try:
+            self._store.add_log(LogRecord(
+                self._run.id, self._clock.now(), level, safe_text(str(message)),
+                iteration=self._run.iterations,
+            ))
+        except Exception as exc:
+            log.warning("run %s: a log line was not kept: %s: %s", self._run.id,
+                        type(exc).__name__, exc)
 
     def debug(self, message: object) -> None:
         self.write("debug", message)
@@ -96,18 +119,25 @@ class Context:
         self,
         run: Run,
         *,
-        manager: TaskManager,
+        store: Store,
+        clock: Clock,
+        trigger: TriggerFunction,
+        emit: EmitFunction,
+        services: Mapping[str, Any] | None = None,
         worker: str | None = None,
     ) -> None:
         self.run = run
         self.worker = worker
-        self._manager = manager
+        self._trigger = trigger
+        self._emit = emit
         self._input = copy_json(run.input)
-        store, clock = manager.store, manager.clock
         self.clock = clock
         self.state = RunState(run, store, clock, worker)
         self.log = RunLogger(run, store, clock)
-        self.services: Mapping[str, Any] = MappingProxyType(manager.services)
+        # a read-only view of the application's services (not a copy: one per
+        # iteration would cost for nothing)
+        self.services: Mapping[str, Any] = MappingProxyType(
+            services if isinstance(services, dict) else dict(services or {}))
 
     @property
     def input(self) -> JSON:
@@ -135,8 +165,8 @@ class Context:
 
     def trigger(self, definition_id: str, input: JSON = None, *, delay: float = 0.0) -> Run:  # noqa: A002
         """Start a child run; its ``parent_id`` is this run's id."""
-        return self._manager.trigger(definition_id, input, parent_id=self.run.id, delay=delay)
+        return self._trigger(definition_id, input, parent_id=self.run.id, delay=delay)
 
     def emit(self, event: str, payload: JSON = None) -> list[Run]:
         """Emit an event; the runs it creates are this run's children."""
-        return self._manager.emit(event, payload, parent_id=self.run.id)
+        return self._emit(event, payload, parent_id=self.run.id)

@@ -16,13 +16,15 @@ of this iteration's time budget is left?), and reports ``progress(...)``.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import lifecycle
+from .checks import MAX_DELAY_SECONDS, check_number
 from .errors import InvalidArgumentError
 from .payload import JSON, check_json
-from .run import LifecycleEntry, Run, Step
+from .run import Run
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -65,10 +67,8 @@ class ResponseFactory:
         return Done(check_json(output, "output"))
 
     def continue_(self, input: JSON = _UNSET, delay: float = 0.0) -> Continue:  # noqa: A002
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(
-            delay
-        ) or delay < 0:
-            raise InvalidArgumentError(f"continue_ delay must be zero or more seconds, not {delay!r}")
+        check_number(delay, "continue_ delay", low=0, high=MAX_DELAY_SECONDS,
+                     hint=" (seconds until the next iteration)")
         if input is _UNSET:
             return Continue(None, float(delay), replace_input=False)
         return Continue(check_json(input, "continue_ input"), float(delay))
@@ -76,9 +76,14 @@ class ResponseFactory:
     def error(self, error: BaseException | str | dict[str, str]) -> Error:
         if isinstance(error, BaseException):
             return Error(type(error).__name__, str(error))
-        if isinstance(error, dict):
+        if isinstance(error, Mapping):
             return Error(str(error.get("type", "Error")), str(error.get("message", "")))
-        return Error("Error", str(error))
+        if isinstance(error, str):
+            return Error("Error", error)
+        raise InvalidArgumentError(
+            f"response.error takes an exception, a message or a dict with 'type' and "
+            f"'message', not {type(error).__name__} {error!r}"
+        )
 
     def aborted(self) -> Aborted:
         return Aborted()
@@ -139,12 +144,9 @@ class Controller:
     def progress(self, done: float, total: float | None = None, message: str = "") -> float:
         """Report progress: ``progress(0.5)`` or ``progress(3, 10, "3 of 10 emails")``.
         Returns the fraction stored (0..1)."""
-        for name, value in (("done", done), ("total", total)):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value) or value < 0
-            ):
-                raise InvalidArgumentError(f"progress {name} must be a number >= 0, not {value!r}")
+        check_number(done, "progress done", low=0)
+        if total is not None:
+            check_number(total, "progress total", low=0)
         if total is not None and total == 0:
             raise InvalidArgumentError("progress total must be more than 0")
         fraction = min(1.0, done / total) if total else min(1.0, float(done))
@@ -155,12 +157,8 @@ class Controller:
         if message:
             detail["message"] = str(message)
         now = self._clock.now()
-        entry = LifecycleEntry(
-            self._run.id, self._run.definition_id, Step.PROGRESS, now, self._run.status,
-            worker=self._worker, attempt=self._run.attempt, iteration=self._run.iterations,
-            detail=detail,
-        )
-        self._store.update(self._run.id, {"progress": fraction}, [entry],
+        change = lifecycle.progress(self._run, self._worker, now, fraction, detail)
+        self._store.update(self._run.id, change.fields, change.entries,
                            worker=self._worker, now=now)
         self._keep_lease()
         return fraction

@@ -9,28 +9,25 @@ its input, and what to do at the big moments of a run's life (hooks).
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-from .errors import InvalidDefinitionError
+from .checks import check_number
+from .errors import InvalidDefinitionError, TeachtasksError
+from .lifecycle import DEFAULT_MAX_REQUEUES
 from .payload import JSON
-from .run import LifecycleEntry, Step
-from .stores.base import DefinitionRecord
-
-if TYPE_CHECKING:
-    from .context import Context
-    from .controller import Controller
-    from .run import Run
+from .run import LifecycleEntry, Run, Step
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 EVENT_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,199}$")
 
-RunFunction = Callable[["Context", "Controller"], Any]
-RunHook = Callable[["Run"], Any]
+#: ``run(context, controller)``. Typed loosely on purpose: naming Context and
+#: Controller here would make definitions depend on what runs them.
+RunFunction = Callable[[Any, Any], Any]
+RunHook = Callable[[Run], Any]
 HOOK_NAMES = ("on_before_trigger", "on_done", "on_error", "on_abort", "on_max_iterations")
 
 
@@ -43,13 +40,33 @@ def check_id(value: object, what: str = "definition id") -> str:
     return value
 
 
-def check_event_name(value: object) -> str:
+def check_event_name(
+    value: object, error: type[TeachtasksError] = InvalidDefinitionError
+) -> str:
+    """``value`` if it is a valid event name, else ``error`` (a definition's
+    events: ``InvalidDefinitionError``; ``emit``: ``InvalidArgumentError``)."""
     if not isinstance(value, str) or not EVENT_PATTERN.match(value):
-        raise InvalidDefinitionError(
+        raise error(
             f"event name {value!r} is not valid: start with a letter, then letters, digits, "
             "'_', '.', ':' or '-' (for example 'user.signed_up')"
         )
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionRecord:
+    """The data part of a task definition (everything but its functions): what
+    a store keeps, so management can list definitions and a store knows a
+    definition's ``max_requeues`` when it requeues its runs."""
+
+    id: str
+    title: str = ""
+    description: str = ""
+    events: tuple[str, ...] = ()
+    max_iterations: int = 10
+    budget_seconds: float = 60.0
+    retry: dict[str, JSON] = field(default_factory=dict)
+    max_requeues: int = field(default=DEFAULT_MAX_REQUEUES, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +85,11 @@ class RetryPolicy:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise InvalidDefinitionError("retry max_attempts must be a whole number")
-        if not 1 <= self.max_attempts <= 1000:
-            raise InvalidDefinitionError(
-                f"retry max_attempts must be between 1 and 1000, not {self.max_attempts}"
-            )
+        check_number(self.max_attempts, "retry max_attempts", low=1, high=1000, whole=True,
+                     error=InvalidDefinitionError)
         for name in ("backoff", "factor", "max_backoff", "jitter"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidDefinitionError(f"retry {name} must be a number")
-            if not math.isfinite(value) or value < 0:
-                raise InvalidDefinitionError(f"retry {name} must be zero or more, not {value}")
+            check_number(getattr(self, name), f"retry {name}", low=0,
+                         error=InvalidDefinitionError)
         if self.factor < 1:
             raise InvalidDefinitionError(f"retry factor must be at least 1, not {self.factor}")
         if self.jitter > 1:
@@ -130,6 +140,9 @@ class TaskDefinition:
     budget_seconds: float = 60.0
     retry: RetryPolicy = NO_RETRY
     events: tuple[str, ...] = ()
+    #: how many times a run may lose its worker (lease expired) and be requeued;
+    #: one more loss fails it with a WorkerLostError (and ``on_error`` fires)
+    max_requeues: int = field(default=DEFAULT_MAX_REQUEUES, repr=False)
     #: called with the input at trigger time; raise (ValueError, TypeError, ...)
     #: to reject it
     validate: Callable[[JSON], Any] | None = None
@@ -147,20 +160,23 @@ class TaskDefinition:
             raise InvalidDefinitionError(f"definition {self.id!r}: title and description are text")
         if not self.title:
             object.__setattr__(self, "title", self.id.replace("-", " ").replace("_", " "))
-        mi = self.max_iterations
-        if isinstance(mi, bool) or not isinstance(mi, int) or not 1 <= mi <= 100_000:
-            raise InvalidDefinitionError(
-                f"definition {self.id!r}: max_iterations must be a whole number from 1 to "
-                f"100000, not {mi!r}"
-            )
-        b = self.budget_seconds
-        if isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b) or b <= 0:
-            raise InvalidDefinitionError(
-                f"definition {self.id!r}: budget_seconds must be a positive number, not {b!r}"
-            )
+        check_number(self.max_iterations, f"definition {self.id!r}: max_iterations", low=1,
+                     high=100_000, whole=True, error=InvalidDefinitionError)
+        check_number(self.budget_seconds, f"definition {self.id!r}: budget_seconds", above=0,
+                     error=InvalidDefinitionError)
+        check_number(self.max_requeues, f"definition {self.id!r}: max_requeues", low=0,
+                     high=1000, whole=True, error=InvalidDefinitionError)
         if not isinstance(self.retry, RetryPolicy):
             raise InvalidDefinitionError(f"definition {self.id!r}: retry must be a RetryPolicy")
-        events = (self.events,) if isinstance(self.events, str) else tuple(self.events)
+        events = self.events
+        if isinstance(events, str):
+            events = (events,)
+        elif not isinstance(events, tuple | list):
+            raise InvalidDefinitionError(
+                f"definition {self.id!r}: events must be an event name or a list of them "
+                f"(for example events=['user.signed_up']), not {events!r}"
+            )
+        events = tuple(events)
         object.__setattr__(self, "events", tuple(check_event_name(e) for e in events))
         for name in ("validate", *HOOK_NAMES):
             hook = getattr(self, name)
@@ -191,7 +207,7 @@ class TaskDefinition:
         return DefinitionRecord(
             id=self.id, title=self.title, description=self.description, events=self.events,
             max_iterations=self.max_iterations, budget_seconds=float(self.budget_seconds),
-            retry=self.retry.describe(),
+            retry=self.retry.describe(), max_requeues=self.max_requeues,
         )
 
 
@@ -204,18 +220,31 @@ def task(
     max_iterations: int = 10,
     budget_seconds: float = 60.0,
     retry: RetryPolicy = NO_RETRY,
+    max_requeues: int = DEFAULT_MAX_REQUEUES,
     **hooks: Any,
 ) -> Callable[[RunFunction], TaskDefinition]:
     """Decorator: turn a ``run(context, controller)`` function into a definition.
 
     The docstring of the function becomes the description when none is given.
+    ``hooks`` are ``validate``, ``on_before_trigger``, ``on_done``,
+    ``on_error``, ``on_abort`` and ``on_max_iterations``; any other name is
+    refused at once (a typo must not pass in silence).
     """
+    unknown = sorted(set(hooks) - {"validate", *HOOK_NAMES})
+    if unknown:
+        known = ["title", "description", "events", "max_iterations", "budget_seconds",
+                 "retry", "max_requeues", "validate", *HOOK_NAMES]
+        raise InvalidDefinitionError(
+            f"task {id!r}: unknown option(s) {', '.join(unknown)}; the options are: "
+            f"{', '.join(known)}"
+        )
 
     def make(fn: RunFunction) -> TaskDefinition:
         return TaskDefinition(
             id=id, run=fn, title=title, description=description or (fn.__doc__ or "").strip(),
-            events=tuple([events] if isinstance(events, str) else events),
-            max_iterations=max_iterations, budget_seconds=budget_seconds, retry=retry, **hooks,
+            events=events,  # type: ignore[arg-type]  # checked (and made a tuple) there
+            max_iterations=max_iterations, budget_seconds=budget_seconds, retry=retry,
+            max_requeues=max_requeues, **hooks,
         )
 
     return make

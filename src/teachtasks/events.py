@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .definition import check_event_name
+from .errors import InvalidArgumentError
 from .payload import JSON, check_json
 
 Handler = Callable[[str, JSON], Any]
@@ -57,6 +58,6 @@ class EventBus:
     def emit(self, event: str, payload: JSON = None) -> list[Any]:
         """Call every handler of ``event`` with a private copy of ``payload``;
         returns what each returned. The payload must be JSON."""
-        check_event_name(event)
+        check_event_name(event, InvalidArgumentError)
         payload = check_json(payload, f"payload of event {event!r}")
         return [handler(event, check_json(payload, "payload")) for handler in self.listeners(event)]

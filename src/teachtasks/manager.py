@@ -19,7 +19,6 @@ import contextvars
 import dataclasses
 import inspect
 import itertools
-import math
 import os
 import random
 import threading
@@ -28,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .checks import MAX_DELAY_SECONDS, check_number, check_text
 from .clock import Clock, RealClock
 from .definition import TaskDefinition, task
 from .errors import (
@@ -96,6 +96,27 @@ class TaskManager:
         services: Mapping[str, Any] | None = None,
         ids: Callable[[], str] | None = None,
     ) -> None:
+        if store is not None and not isinstance(store, Store):
+            hint = (f" (for a file, pass SQLiteStore({store!r}))"
+                    if isinstance(store, str | os.PathLike) else "")
+            raise InvalidArgumentError(
+                f"store must be a teachtasks Store such as MemoryStore() or "
+                f"SQLiteStore('runs.db'), not {type(store).__name__} {store!r}{hint}"
+            )
+        if clock is not None and not (
+            callable(getattr(clock, "now", None)) and callable(getattr(clock, "sleep", None))
+            and isinstance(getattr(clock, "simulated", None), bool)
+        ):
+            raise InvalidArgumentError(
+                f"clock must be a Clock such as RealClock() or SimulatedClock(), not "
+                f"{type(clock).__name__} {clock!r}"
+            )
+        if services is not None and not isinstance(services, Mapping):
+            raise InvalidArgumentError(
+                f"services must be a dict of names to objects, not {type(services).__name__}"
+            )
+        if ids is not None and not callable(ids):
+            raise InvalidArgumentError(f"ids must be a function that returns run ids, not {ids!r}")
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else RealClock()
         self.services: dict[str, Any] = dict(services or {})
@@ -221,19 +242,22 @@ class TaskManager:
         """Create a pending run of ``definition_id`` and return it at once.
 
         ``delay`` (seconds) holds it back; ``parent_id`` makes it a child run;
-        the same ``idempotency_key`` twice returns the first run instead of a
-        duplicate. Raises before writing anything if the definition is unknown,
+        the same ``idempotency_key`` twice *for the same definition* returns
+        the first run instead of a duplicate (a key is scoped to its definition:
+        "order-7" of ``charge-card`` and "order-7" of ``send-receipt`` are two
+        runs). Raises before writing anything if the definition is unknown,
         the input is not JSON or fails validation, or ``on_before_trigger``
         refuses."""
         definition = self.get_definition(definition_id)
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(
-            delay
-        ) or delay < 0:
-            raise InvalidArgumentError(f"delay must be zero or more seconds, not {delay!r}")
+        check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
+                     hint=" (seconds before a worker may take the run)")
         if idempotency_key is not None and (
             not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 200
         ):
             raise InvalidArgumentError("idempotency_key must be a string of 1 to 200 characters")
+        check_text(idempotency_key, "idempotency_key", optional=True)
+        if parent_id is not None:
+            check_text(parent_id, "parent_id")
         checked = check_json(input, "input")
         if parent_id is not None:
             self.store.get_run(parent_id)  # RunNotFoundError if there is no such parent
@@ -366,10 +390,7 @@ class TaskManager:
     def cleanup(self, older_than: float) -> int:
         """Delete final runs (and their logs) that finished more than
         ``older_than`` seconds ago; returns how many."""
-        if isinstance(older_than, bool) or not isinstance(older_than, int | float) or not (
-            math.isfinite(older_than) and older_than >= 0
-        ):
-            raise InvalidArgumentError(f"older_than must be zero or more seconds, not {older_than!r}")
+        check_number(older_than, "older_than", low=0, hint=" (seconds)")
         return self.store.delete_finished_before(self.clock.now() - older_than)
 
     # ---- hooks ------------------------------------------------------------------------------------

@@ -18,8 +18,17 @@ from .errors import PayloadNotJSONError
 
 JSON = Any  # a value made of dict (str keys), list, str, int, float, bool, None
 
-_SCALARS = (str, int, bool, type(None))
+_SCALARS = (str, bool, type(None))
+_ALL_SCALARS = (*_SCALARS, int, float)
 _FLAT = frozenset({str, int, float, bool, type(None)})
+
+#: How deeply lists and dicts may nest in a payload. Real data rarely goes
+#: past ten; a payload nested hundreds deep is a mistake or an attack, and
+#: decoding it costs a worker its stack (Python's own limit is about 1000).
+MAX_DEPTH = 64
+#: The biggest whole number a payload may hold, in bits: Python refuses to
+#: turn an integer of more than 4300 digits into text, so JSON cannot hold it.
+MAX_INT_BITS = 14_000
 
 
 def _path(where: str, parts: list[str]) -> str:
@@ -29,6 +38,14 @@ def _path(where: str, parts: list[str]) -> str:
 def _walk(value: Any, where: str, parts: list[str], seen: set[int]) -> None:
     if isinstance(value, _SCALARS):
         return
+    if isinstance(value, int):
+        if value.bit_length() > MAX_INT_BITS:
+            raise PayloadNotJSONError(
+                _path(where, parts),
+                f"is a whole number of {value.bit_length()} bits, too large for JSON "
+                f"(at most {MAX_INT_BITS}); store it as a string",
+            )
+        return
     if isinstance(value, float):
         if not math.isfinite(value):
             raise PayloadNotJSONError(
@@ -36,6 +53,12 @@ def _walk(value: Any, where: str, parts: list[str], seen: set[int]) -> None:
             )
         return
     if isinstance(value, dict | list | tuple):
+        if len(parts) >= MAX_DEPTH:
+            raise PayloadNotJSONError(
+                _path(where, parts),
+                f"is nested more than {MAX_DEPTH} lists or dicts deep; flatten it "
+                "(a payload is data for one run, not a tree of any depth)",
+            )
         if id(value) in seen:
             raise PayloadNotJSONError(_path(where, parts), "contains itself (a cycle)")
         seen.add(id(value))
@@ -74,14 +97,14 @@ def check_json(value: Any, where: str = "payload") -> JSON:
     Tuples become lists, as they would after a trip through any queue.
     """
     _walk(value, where, [], set())
-    if isinstance(value, _SCALARS) or isinstance(value, float):
+    if isinstance(value, _ALL_SCALARS):
         return value
     return json.loads(json.dumps(value))
 
 
 def copy_json(value: JSON) -> JSON:
     """A cheap deep copy of a value already known to be JSON."""
-    if value is None or isinstance(value, _SCALARS) or isinstance(value, float):
+    if value is None or isinstance(value, _ALL_SCALARS):
         return value
     if not value:
         return type(value)()

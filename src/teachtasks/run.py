@@ -116,6 +116,11 @@ class Run:
     #: 0.0 .. 1.0 as the run last reported it, or None
     progress: float | None = None
     idempotency_key: str | None = None
+    #: the formatted traceback of the exception behind ``error``, or None. Kept
+    #: apart from ``error`` (and out of the repr) so printing a run stays short.
+    traceback: str | None = field(default=None, repr=False)
+    #: how many times the run lost its worker and was requeued
+    requeues: int = field(default=0, repr=False)
 
     @property
     def is_final(self) -> bool:
@@ -128,7 +133,7 @@ class Run:
 UPDATABLE_FIELDS = frozenset({
     "status", "input", "output", "error", "iterations", "attempt", "started_at",
     "finished_at", "due_at", "worker", "lease_expires_at", "retry_pending", "state",
-    "progress",
+    "progress", "traceback",
 })
 
 

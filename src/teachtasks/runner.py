@@ -3,20 +3,25 @@
 It is the notebook-3 runner grown up. The loop of one worker is::
 
     while not stopping:
-        run = store.claim(worker)          # the next due run, held by this worker
-        if run is None: wait for work
+        run = store.claim(worker)          # the next due run, held by this worker,
+        if run is None: wait for work      # its iteration already counted
         else: execute(run, worker)         # one iteration
 
-and ``execute`` is the heart of the whole library:
+``claim`` counts the iteration in the same atomic step that hands the run
+over (the next iteration, or the next attempt of this one after a retry or a
+lost worker: ``lifecycle.claim``), so a worker that dies right after it never
+makes the next one run the wrong iteration. ``execute`` is the heart of the
+whole library:
 
 1. guard: an unknown definition fails the run; an abort that came while the
    run waited ends it before anything runs;
-2. count: the next iteration (or the next attempt of this one, after a retry);
-3. build the context and the controller and call ``definition.run``;
-4. apply the response: done -> success, continue -> the next iteration
-   later, error -> failed, aborted -> aborted; an exception is retried with
-   backoff or fails the run; an iteration over its time budget fails; asking
-   to continue past ``max_iterations`` fails;
+2. build the context and the controller and call ``definition.run``;
+3. decide what the ending means (``decide``): done -> success, continue ->
+   the next iteration later, error -> failed, aborted -> aborted; an
+   exception is retried with backoff or fails the run (its traceback kept on
+   ``run.traceback``); an iteration over its time budget fails; asking to
+   continue past ``max_iterations`` fails;
+4. apply it: the ``lifecycle`` step for that ending, one atomic store update;
 5. fire the hook that fits (``on_done``, ``on_error``, ``on_abort``,
    ``on_max_iterations``).
 
@@ -34,12 +39,16 @@ Two ways to drive it:
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
+import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import lifecycle
+from .checks import check_number
 from .context import Context
 from .controller import RESPONSES, Aborted, Continue, Controller, Done, Error, Response
 from .definition import TaskDefinition
@@ -52,14 +61,30 @@ from .errors import (
 )
 from .manager import TaskManager
 from .payload import JSON
-from .run import ACTIVE_STATUSES, LifecycleEntry, Run, Status, Step
-from .stores.memory import MemoryStore
+from .run import ACTIVE_STATUSES, Run, Status, Step
+from .stores.base import MAX_PAGE, RunFilter
+
+#: Worker-level problems (a store that failed, a thread that died) are
+#: reported here; a run's own failures are kept with the run instead.
+log = logging.getLogger("teachtasks")
+
+#: The longest lease a runner takes: a day. A worker that dies holding a run
+#: must give it back some day; an infinite lease never would.
+MAX_LEASE_SECONDS = 24 * 3600.0
 
 
 def _error_dict(error: BaseException | Error) -> dict[str, str]:
     if isinstance(error, Error):
         return {"type": error.type, "message": error.message}
     return {"type": type(error).__name__, "message": str(error)}
+
+
+def format_traceback(error: BaseException | None) -> str | None:
+    """The formatted traceback of an exception a run raised (None for a
+    response such as ``error(...)``, which has none). Kept on ``Run.traceback``."""
+    if error is None or error.__traceback__ is None:
+        return None
+    return "".join(tb.format_exception(error))
 
 
 def call_run(
@@ -89,6 +114,8 @@ class Outcome:
     status: Status
     output: JSON = None
     error: dict[str, str] | None = None
+    #: the formatted traceback behind ``error``, when an exception caused it
+    traceback: str | None = None
     delay: float = 0.0
     input: JSON = None
     replace_input: bool = False
@@ -128,7 +155,8 @@ def decide(
             _error_dict(response) if isinstance(response, Error) else None)
         reason = "the run returned aborted()" if isinstance(response, Aborted) \
             else "abort requested"
-        return Outcome(Step.FINISHED, Status.ABORTED, error=error, hook="on_abort", reason=reason)
+        return Outcome(Step.FINISHED, Status.ABORTED, error=error, hook="on_abort", reason=reason,
+                       traceback=format_traceback(failure))
     if isinstance(response, Continue):
         if iteration >= definition.max_iterations:
             error = MaxIterationsError(
@@ -146,9 +174,27 @@ def decide(
     if definition.retry.should_retry(failure, attempt):
         delay = definition.retry.delay(attempt, seed=run_id)
         return Outcome(Step.RETRY_SCHEDULED, Status.RUNNING, delay=delay,
-                       error=_error_dict(failure),
+                       error=_error_dict(failure), traceback=format_traceback(failure),
                        detail={"error": f"{type(failure).__name__}: {failure}", "delay": delay})
-    return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(failure), hook="on_error")
+    return Outcome(Step.FINISHED, Status.FAILED, error=_error_dict(failure), hook="on_error",
+                   traceback=format_traceback(failure))
+
+
+def outcome_change(run: Run, worker: str | None, now: float, outcome: Outcome, *,
+                   state: dict[str, JSON] | None = None) -> lifecycle.Change:
+    """The lifecycle ``Change`` that carries ``outcome`` out on ``run``: the
+    runner applies it to its store; the Celery bridge to the shared one."""
+    if outcome.step is Step.FINISHED:
+        return lifecycle.finish(run, worker, now, outcome.status, output=outcome.output,
+                                error=outcome.error, traceback=outcome.traceback,
+                                reason=outcome.reason, state=state)
+    if outcome.step is Step.CONTINUED:
+        return lifecycle.continued(run, worker, now, delay=outcome.delay, input=outcome.input,
+                                   replace_input=outcome.replace_input, detail=outcome.detail,
+                                   state=state)
+    return lifecycle.retry_scheduled(run, worker, now, delay=outcome.delay, error=outcome.error,
+                                     traceback=outcome.traceback, detail=outcome.detail,
+                                     state=state)
 
 
 _runners_in_this_process = itertools.count(1)
@@ -158,10 +204,10 @@ def _unique_suffix(manager: TaskManager) -> str:
     """Default worker names must be unique among everyone sharing a store,
     because a lease belongs to a worker's name. In memory, or on a simulated clock, only
     this runner uses the store: plain ``worker-1``. On a store other processes
-    may share (a SQLite file) with a real clock, the process id is added, and a
+    may share (``store.shared``: a SQLite file) with a real clock, the process id is added, and a
     number for every further runner in the same process: ``worker-1@4242``,
     ``worker-1@4242.2``."""
-    if manager.clock.simulated or isinstance(manager.store, MemoryStore):
+    if manager.clock.simulated or not manager.store.shared:
         return ""
     number = next(_runners_in_this_process)
     return f"@{os.getpid()}" + (f".{number}" if number > 1 else "")
@@ -179,11 +225,14 @@ class Runner:
         poll_interval: float = 0.05,
         name: str | None = None,
     ) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
-            raise InvalidArgumentError(f"workers must be a whole number from 1 to 256, not {workers!r}")
-        for what, value in (("lease_seconds", lease_seconds), ("poll_interval", poll_interval)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
+        if not isinstance(manager, TaskManager):
+            raise InvalidArgumentError(
+                f"Runner takes the TaskManager whose runs it executes, not {manager!r}"
+            )
+        check_number(workers, "workers", low=1, high=256, whole=True)
+        check_number(lease_seconds, "lease_seconds", above=0, high=MAX_LEASE_SECONDS,
+                     hint=" (a dead worker's runs come back after this many seconds)")
+        check_number(poll_interval, "poll_interval", above=0, high=3600)
         self.manager = manager
         self.store = manager.store
         self.clock = manager.clock
@@ -202,40 +251,36 @@ class Runner:
         self._threads: list[threading.Thread] = []
         self._held: dict[str, str] = {}
         self._last_reap: float | None = None
-        #: unexpected errors a worker thread met (and survived), for inspection
-        self.errors: list[str] = []
+        #: unexpected exceptions a worker thread met (and survived), for
+        #: inspection; each is also logged on the ``teachtasks`` logger
+        self.errors: list[BaseException] = []
         manager.on_new_run(self._on_new_run)
 
     # ---- one iteration ------------------------------------------------------------
     def execute(self, run: Run, worker: str) -> Run:
-        """Execute one iteration of ``run``, which ``worker`` has just claimed.
-        Returns the run as it stands afterwards."""
+        """Execute one iteration of ``run``, which ``worker`` has just claimed
+        (the claim counted the iteration: ``run.iterations`` and ``run.attempt``
+        are this execution's). Returns the run as it stands afterwards."""
         manager, clock = self.manager, self.clock
         now = clock.now()
         definition = manager.find_definition(run.definition_id)
         try:
             if definition is None:
-                return self._finish(run, worker, Status.FAILED, now, error={
-                    "type": "UnknownDefinitionError",
-                    "message": f"no task definition with id {run.definition_id!r} in this process",
-                })
+                return self._finish(run, worker, lifecycle.finish(
+                    run, worker, now, Status.FAILED, error={
+                        "type": "UnknownDefinitionError",
+                        "message": f"no task definition with id {run.definition_id!r} in "
+                                   "this process",
+                    }), None, None)
             if run.abort_requested:
-                return self._finish(run, worker, Status.ABORTED, now, definition=definition,
-                                    reason="abort requested before the iteration started")
-
-            # count: a retry repeats this iteration, anything else starts the next one
-            if run.retry_pending:
-                iteration, attempt = run.iterations, run.attempt + 1
-            else:
-                iteration, attempt = run.iterations + 1, 1
-            run = self.store.update(run.id, {
-                "iterations": iteration, "attempt": attempt, "retry_pending": False,
-            }, [LifecycleEntry(run.id, run.definition_id, Step.ITERATION_STARTED, now,
-                               Status.RUNNING, worker=worker, attempt=attempt,
-                               iteration=iteration)], worker=worker, now=now)
+                return self._finish(run, worker, lifecycle.finish(
+                    run, worker, now, Status.ABORTED,
+                    reason="abort requested before the iteration started"), definition,
+                    "on_abort")
 
             # build the context and the controller, and call run
-            context = Context(run, manager=manager, worker=worker)
+            context = Context(run, store=self.store, clock=clock, services=manager.services,
+                              worker=worker, trigger=manager.trigger, emit=manager.emit)
             controller = Controller(
                 run, store=self.store, clock=clock, worker=worker,
                 budget_seconds=definition.budget_seconds, started_at=now,
@@ -264,61 +309,18 @@ class Runner:
             response=response, failure=failure, elapsed=end - started,
             abort_requested=self.store.abort_requested(run.id),
         )
+        change = outcome_change(run, worker, end, outcome)
         if outcome.step is Step.FINISHED:
-            return self._finish(run, worker, outcome.status, end, definition=definition,
-                                output=outcome.output, error=outcome.error,
-                                reason=outcome.reason, hook=outcome.hook)
-        changes: dict[str, Any] = {
-            "worker": None, "lease_expires_at": None, "due_at": end + outcome.delay,
-            "retry_pending": outcome.step is Step.RETRY_SCHEDULED,
-        }
-        if outcome.error is not None:
-            changes["error"] = outcome.error
-        if outcome.replace_input:
-            changes["input"] = outcome.input
-        return self._release(run, worker, changes, outcome.step, end, outcome.detail)
+            return self._finish(run, worker, change, definition, outcome.hook)
+        return self.store.update(run.id, change.fields, change.entries, worker=worker, now=end)
 
-    def _release(
-        self, run: Run, worker: str, changes: dict[str, Any], step: Step, now: float,
-        detail: dict[str, JSON],
-    ) -> Run:
-        entry = LifecycleEntry(run.id, run.definition_id, step, now, Status.RUNNING,
-                               worker=worker, attempt=run.attempt, iteration=run.iterations,
-                               detail=detail)
-        return self.store.update(run.id, changes, [entry], worker=worker, now=now)
-
-    def _finish(
-        self,
-        run: Run,
-        worker: str,
-        status: Status,
-        now: float,
-        *,
-        definition: TaskDefinition | None = None,
-        output: JSON = None,
-        error: dict[str, str] | None = None,
-        reason: str = "",
-        hook: str | None = None,
-    ) -> Run:
-        changes: dict[str, Any] = {
-            "status": status, "finished_at": now, "worker": None, "lease_expires_at": None,
-            "retry_pending": False,
-        }
-        detail: dict[str, JSON] = {}
-        if status is Status.SUCCESS:
-            changes.update(output=output, error=None, progress=1.0)
-        if error is not None:
-            changes["error"] = error
-            detail["error"] = f"{error['type']}: {error['message']}"
-        if reason:
-            detail["reason"] = reason
-        entry = LifecycleEntry(run.id, run.definition_id, Step.FINISHED, now, status,
-                               worker=worker, attempt=run.attempt, iteration=run.iterations,
-                               detail=detail)
-        final = self.store.update(run.id, changes, [entry], worker=worker, now=now)
+    def _finish(self, run: Run, worker: str, change: lifecycle.Change,
+                definition: TaskDefinition | None, hook: str | None) -> Run:
+        now = change.entries[-1].time
+        final = self.store.update(run.id, change.fields, change.entries, worker=worker, now=now)
         if definition is not None:
             hook = hook or {Status.SUCCESS: "on_done", Status.FAILED: "on_error",
-                            Status.ABORTED: "on_abort"}[status]
+                            Status.ABORTED: "on_abort"}[final.status]
             self.manager.fire_hook(definition, hook, final)
         return final
 
@@ -330,7 +332,25 @@ class Runner:
             now < self._last_reap
         ):
             self._last_reap = now
-            self.store.requeue_expired(now)
+            self._reap(now)
+
+    def _reap(self, now: float) -> None:
+        """Requeue the runs whose worker died; one lost too often has failed
+        instead (``lifecycle.requeue``), and its ``on_error`` fires."""
+        for run in self.store.requeue_expired(now):
+            if run.status is Status.FAILED:
+                definition = self.manager.find_definition(run.definition_id)
+                if definition is not None:
+                    self.manager.fire_hook(definition, "on_error", run)
+
+    def _held_until(self) -> float | None:
+        """When the earliest lease of a run some worker holds ends (None when
+        no worker holds one): a run held by a worker that died, or by an
+        iteration a KeyboardInterrupt stopped, comes back after it."""
+        held = self.store.list_runs(RunFilter(status=Status.RUNNING, limit=MAX_PAGE))
+        ends = [r.lease_expires_at for r in held
+                if r.worker is not None and r.lease_expires_at is not None]
+        return min(ends) if ends else None
 
     def step(self, worker: str = "worker-1") -> Run | None:
         """Claim the next due run and execute one iteration of it, in this
@@ -353,9 +373,16 @@ class Runner:
     ) -> int:
         """Step until no run is pending or running; returns the number of
         iterations executed. ``on_step(run)`` is called after each one (a live
-        board uses it). On a ``SimulatedClock`` this simulates the whole pool."""
+        board uses it). On a ``SimulatedClock`` this simulates the whole pool.
+
+        A run still held by a worker (one that died, or an iteration a
+        ``KeyboardInterrupt`` stopped) is waited for: once its lease ends it
+        is requeued and finished here (on a simulated clock the clock jumps
+        past the lease). So it returns with nothing pending or running, or
+        after ``max_steps`` iterations."""
         if self._threads:
             raise ConfigurationError("the worker threads are running; use wait_idle() instead")
+        check_number(max_steps, "max_steps", low=0, whole=True)
         if self.clock.simulated:
             return self._simulate(max_steps, on_step)
         steps = 0
@@ -364,7 +391,10 @@ class Runner:
             if run is None:
                 due = self.store.next_due()
                 if due is None:
-                    break
+                    due = self._held_until()
+                    if due is None:
+                        break
+                    self._reap(self.clock.now())
                 self.clock.sleep(min(max(0.0, due - self.clock.now()), self.poll_interval))
                 continue
             steps += 1
@@ -378,23 +408,37 @@ class Runner:
         free_at = dict.fromkeys(self.worker_names, clock.now())
         end = clock.now()
         steps = 0
-        while steps < max_steps:
-            worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
-            clock.set(free_at[worker])
-            run = self.step(worker)
-            if run is None:
-                due = self.store.next_due()
-                if due is None:
-                    break
-                # nothing due for this worker yet: it idles until the next due run
-                free_at[worker] = max(due, free_at[worker] + 1e-9)
-                continue
-            steps += 1
-            free_at[worker] = clock.now()
-            end = max(end, clock.now())
-            if on_step is not None:
-                on_step(run)
-        clock.set(end)
+        try:
+            while steps < max_steps:
+                worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
+                clock.set(free_at[worker])
+                run = self.step(worker)
+                if run is None:
+                    due = self.store.next_due()
+                    if due is None:
+                        held = self._held_until()
+                        if held is None:
+                            break
+                        # a run held by a worker that is gone: its lease ends, on paper,
+                        # and the run is requeued (the lease must be *past*: a hair more)
+                        later = max(held, clock.now()) + 1e-6
+                        clock.set(later)
+                        self._reap(later)
+                        free_at = {w: max(t, later) for w, t in free_at.items()}
+                        end = max(end, later)
+                        continue
+                    # nothing due for this worker yet: it idles until the next due run
+                    free_at[worker] = max(due, free_at[worker] + 1e-9)
+                    continue
+                steps += 1
+                free_at[worker] = clock.now()
+                end = max(end, clock.now())
+                if on_step is not None:
+                    on_step(run)
+        finally:
+            # also when an iteration raised (a KeyboardInterrupt): the clock never
+            # goes back to an earlier worker's time
+            clock.set(max(end, clock.now()))
         return steps
 
     # ---- thread mode -----------------------------------------------------------------------
@@ -411,7 +455,10 @@ class Runner:
                 "call run_until_idle() instead of start()"
             )
         if self._threads:
-            raise ConfigurationError("this runner is already started")
+            raise ConfigurationError(
+                "this runner is already started (or a stop() with a timeout left an "
+                "iteration running: call stop() again to wait for it)"
+            )
         self._stopping.clear()
         for name in self.worker_names:
             thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
@@ -427,7 +474,7 @@ class Runner:
             try:
                 run = self.step(worker)
             except Exception as exc:  # a store that failed (a locked file): note it, go on
-                self.errors.append(f"{worker}: {type(exc).__name__}: {exc}")
+                self._note_error(worker, exc)
                 self._stopping.wait(self.poll_interval)
                 continue
             if run is not None:
@@ -440,14 +487,30 @@ class Runner:
                 if not self._stopping.is_set():
                     self._wake.wait(timeout)
 
+    def _note_error(self, where: str, exc: Exception) -> None:
+        """A worker-level problem: kept in ``errors`` and logged on ``teachtasks``."""
+        self.errors.append(exc)
+        log.error("%s: %s: %s", where, type(exc).__name__, exc, exc_info=exc)
+
     def _housekeep(self) -> None:
-        interval = self.lease_seconds / 3
-        while not self._stopping.wait(min(interval, 1.0)):
+        """Renew the leases of runs this runner's workers hold, and requeue
+        runs whose worker died. After ``stop()`` it keeps renewing until the
+        last iteration in flight has really ended, so that no other runner
+        takes a run this one is still executing."""
+        interval = min(self.lease_seconds / 3, 1.0)
+        workers = [t for t in self._threads if t.name != "housekeeper"]
+        while True:
+            stopping = self._stopping.wait(interval)
+            if stopping and not any(t.is_alive() for t in workers):
+                return
             now = self.clock.now()
-            held = list(self._held.items())
-            for worker, run_id in held:
-                self.store.heartbeat(run_id, worker, now, self.lease_seconds)
-            self._maybe_reap(now)
+            try:
+                for worker, run_id in list(self._held.items()):
+                    self.store.heartbeat(run_id, worker, now, self.lease_seconds)
+                if not stopping:
+                    self._maybe_reap(now)
+            except Exception as exc:  # the store failed: note it, try again next time
+                self._note_error("housekeeper", exc)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no run is pending or running; False if ``timeout`` ran out."""
@@ -463,17 +526,34 @@ class Runner:
             with self._wake:
                 self._wake.wait(0.01)
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop taking new runs; iterations in flight finish first."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop taking new runs and wait for the iterations in flight to end.
+
+        Returns True when every worker has stopped. With a ``timeout`` that
+        runs out first it returns **False**: some iteration is still
+        executing. Its lease is still renewed until it really ends (so no
+        other runner takes that run meanwhile); call ``stop()`` again to wait
+        for it, and until then ``running`` stays True and ``start()`` refuses."""
+        if timeout is not None:
+            check_number(timeout, "timeout", low=0)
         self._stopping.set()
         with self._wake:
             self._wake.notify_all()
+        deadline = None if timeout is None else self.clock.now() + timeout
         for thread in self._threads:
-            thread.join(timeout)
-        self._threads = []
+            left = None if deadline is None else max(0.0, deadline - self.clock.now())
+            thread.join(left)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        if self._threads:
+            busy = sorted(set(self._held))
+            log.warning("stop(): %d iteration(s) still running on %s; their leases are kept "
+                        "until they end", len(busy), ", ".join(busy) or "a worker")
+            return False
+        return True
 
     @property
     def running(self) -> bool:
+        """True while a worker thread (or the housekeeper) is alive."""
         return bool(self._threads)
 
     def __enter__(self) -> Runner:

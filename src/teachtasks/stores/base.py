@@ -14,30 +14,17 @@ part that is plain data, so management can list and describe them.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ..checks import check_number
+from ..definition import DefinitionRecord
 from ..errors import InvalidArgumentError
-from ..payload import JSON
 from ..run import LifecycleEntry, LogRecord, Run, Status
 
 MAX_PAGE = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionRecord:
-    """The data part of a task definition (everything but its functions)."""
-
-    id: str
-    title: str = ""
-    description: str = ""
-    events: tuple[str, ...] = ()
-    max_iterations: int = 10
-    budget_seconds: float = 60.0
-    retry: dict[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +48,10 @@ class RunFilter:
                 raise InvalidArgumentError(f"{name} must be a string, not {type(value).__name__}")
         for name in ("created_after", "created_before"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
-                raise InvalidArgumentError(f"{name} must be a finite number of seconds")
-        for name, low in (("limit", 1), ("offset", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidArgumentError(f"{name} must be a whole number, not {value!r}")
-            if value < low:
-                raise InvalidArgumentError(f"{name} must be at least {low}, not {value}")
-        if self.limit > MAX_PAGE:
-            raise InvalidArgumentError(f"limit must be at most {MAX_PAGE}, not {self.limit}")
+            if value is not None:
+                check_number(value, name, hint=" (seconds on the manager's clock)")
+        check_number(self.limit, "limit", low=1, high=MAX_PAGE, whole=True)
+        check_number(self.offset, "offset", low=0, whole=True)
 
     def matches(self, run: Run) -> bool:
         return (
@@ -86,7 +64,15 @@ class RunFilter:
 
 
 class Store(ABC):
-    """Where runs live. Every method is atomic and safe to call from any thread."""
+    """Where runs live. Every method is atomic and safe to call from any thread.
+
+    The lifecycle rules themselves live in ``teachtasks.lifecycle``; a store
+    reads the run, asks the rule for its ``Change`` and applies it atomically.
+    """
+
+    #: True when other processes may use the same runs at once (a file, a
+    #: server). A runner then makes its default worker names unique.
+    shared: bool = False
 
     # ---- definitions (data part only) -------------------------------------
     @abstractmethod
@@ -136,8 +122,9 @@ class Store(ABC):
     @abstractmethod
     def claim(self, worker: str, now: float, lease_seconds: float) -> Run | None:
         """Atomically take the next due run nobody holds (pending, or running
-        between iterations), oldest due first. A pending run becomes running
-        and gets a STARTED entry. Returns None when nothing is due."""
+        between iterations), oldest due first, and apply ``lifecycle.claim``:
+        a pending run becomes running (STARTED) and the iteration is counted
+        (ITERATION_STARTED) in the same step. Returns None when nothing is due."""
 
     @abstractmethod
     def update(
@@ -150,9 +137,11 @@ class Store(ABC):
         now: float,
     ) -> Run:
         """Apply ``changes`` (only ``run.UPDATABLE_FIELDS``) and append ``entries``
-        in one atomic step. A status change is checked against the transition
-        table. With ``worker`` given, the run must still be held by that worker,
-        or ``LeaseLostError`` is raised and nothing changes."""
+        in one atomic step, after ``lifecycle.check_update``: a status change
+        is checked against the transition table, a final run changes no more
+        (``IllegalTransitionError``), and with ``worker`` given the run must
+        still be held by that worker, or ``LeaseLostError`` is raised. A
+        refused update changes nothing."""
 
     @abstractmethod
     def heartbeat(self, run_id: str, worker: str, now: float, lease_seconds: float) -> bool:
@@ -168,7 +157,9 @@ class Store(ABC):
     @abstractmethod
     def requeue_expired(self, now: float) -> list[Run]:
         """Running runs whose lease expired go back to pending (their worker
-        died), each with a REQUEUED entry. Returns them."""
+        died), each with a REQUEUED entry (``lifecycle.requeue``); one that
+        was requeued its definition's ``max_requeues`` times fails instead.
+        Returns them as they are now."""
 
     @abstractmethod
     def next_due(self) -> float | None:

@@ -21,25 +21,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
+from .. import lifecycle
+from ..checks import safe_text
 from ..errors import (
     DuplicateRunIdError,
     IllegalTransitionError,
-    InvalidArgumentError,
-    LeaseLostError,
     RunNotFoundError,
     UnknownDefinitionError,
 )
 from ..payload import copy_json
-from ..run import (
-    ACTIVE_STATUSES,
-    UPDATABLE_FIELDS,
-    LifecycleEntry,
-    LogRecord,
-    Run,
-    Status,
-    Step,
-    check_transition,
-)
+from ..run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status
 from .base import DefinitionRecord, RunFilter, Store
 
 _FIELDS = tuple(f.name for f in fields(Run))
@@ -48,6 +39,12 @@ Record = dict[str, Any]
 
 def _record(run: Run) -> Record:
     return {name: getattr(run, name) for name in _FIELDS}
+
+
+def _view(rec: Record) -> Run:
+    """The record as a ``Run`` for a lifecycle rule to read (no copies: the
+    rules never change what they are given, and the view never leaves)."""
+    return Run(**rec)
 
 
 def _snapshot(rec: Record) -> Run:
@@ -82,7 +79,8 @@ class MemoryStore(Store):
         self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
         self._order: dict[str, int] = {}
         self._next_order = 0
-        self._by_key: dict[str, str] = {}
+        #: (definition id, idempotency key) -> run id: a key is scoped to its definition
+        self._by_key: dict[tuple[str, str], str] = {}
         self._due: list[tuple[float, int, str]] = []
         self._entries: list[LifecycleEntry] = []
         self._entries_by_run: dict[str, list[LifecycleEntry]] = {}
@@ -153,7 +151,8 @@ class MemoryStore(Store):
     # ---- runs -------------------------------------------------------------------
     def create_run(self, run: Run, entry: LifecycleEntry) -> tuple[Run, bool]:
         with self._lock:
-            key = run.idempotency_key
+            key = None if run.idempotency_key is None else (
+                run.definition_id, run.idempotency_key)
             if key is not None and key in self._by_key:
                 return _snapshot(self._runs[self._by_key[key]]), False
             if run.id in self._runs:
@@ -213,12 +212,25 @@ class MemoryStore(Store):
             self._counts[rec["status"]] -= 1
             self._order.pop(run_id, None)
             if rec["idempotency_key"] is not None:
-                self._by_key.pop(rec["idempotency_key"], None)
+                self._by_key.pop((rec["definition_id"], rec["idempotency_key"]), None)
             self._entries_by_run.pop(run_id, None)
             self._logs.pop(run_id, None)
         gone = {rec["id"] for rec in recs}
         if gone:
             self._entries = [e for e in self._entries if e.run_id not in gone]
+
+    def _apply(self, rec: Record, change: lifecycle.Change, now: float) -> None:
+        """Apply a lifecycle ``Change`` to a record (lock held)."""
+        fields = change.fields
+        for name, value in fields.items():
+            if name == "status":
+                self._set_status(rec, Status(value))
+            else:
+                rec[name] = value
+        rec["updated_at"] = now
+        self._append(change.entries)
+        if "worker" in fields or "due_at" in fields or "status" in fields:
+            self._offer(rec)
 
     def claim(self, worker: str, now: float, lease_seconds: float) -> Run | None:
         with self._lock:
@@ -227,17 +239,7 @@ class MemoryStore(Store):
                 return None
             heapq.heappop(self._due)
             rec = self._runs[top[2]]
-            rec["worker"] = worker
-            rec["lease_expires_at"] = now + lease_seconds
-            rec["updated_at"] = now
-            if rec["status"] is Status.PENDING:
-                self._set_status(rec, Status.RUNNING)
-                if rec["started_at"] is None:
-                    rec["started_at"] = now
-                self._append([LifecycleEntry(
-                    rec["id"], rec["definition_id"], Step.STARTED, now, Status.RUNNING,
-                    worker=worker, attempt=rec["attempt"], iteration=rec["iterations"],
-                )])
+            self._apply(rec, lifecycle.claim(_view(rec), worker, now, lease_seconds), now)
             return _snapshot(rec)
 
     def update(
@@ -249,29 +251,10 @@ class MemoryStore(Store):
         worker: str | None = None,
         now: float,
     ) -> Run:
-        unknown = changes.keys() - UPDATABLE_FIELDS
-        if unknown:
-            raise InvalidArgumentError(f"these run fields cannot be updated: {sorted(unknown)}")
         with self._lock:
             rec = self._get(run_id)
-            if worker is not None and rec["worker"] != worker:
-                raise LeaseLostError(
-                    f"{worker} no longer holds run {run_id!r} (held by {rec['worker'] or 'nobody'})"
-                )
-            new_status = Status(changes["status"]) if "status" in changes else None
-            if new_status is not None:
-                check_transition(run_id, rec["status"], new_status)
-            elif rec["status"].is_final:
-                check_transition(run_id, rec["status"], rec["status"])  # final: refused
-            for name, value in changes.items():
-                if name != "status":
-                    rec[name] = value
-            if new_status is not None:
-                self._set_status(rec, new_status)
-            rec["updated_at"] = now
-            self._append(entries)
-            if "worker" in changes or "due_at" in changes or new_status is not None:
-                self._offer(rec)
+            lifecycle.check_update(run_id, rec["status"], rec["worker"], changes, worker)
+            self._apply(rec, lifecycle.Change(dict(changes), tuple(entries)), now)
             return _snapshot(rec)
 
     def heartbeat(self, run_id: str, worker: str, now: float, lease_seconds: float) -> bool:
@@ -285,48 +268,22 @@ class MemoryStore(Store):
     def request_abort(self, run_id: str, now: float) -> tuple[Run, bool]:
         with self._lock:
             rec = self._get(run_id)
-            check_transition(run_id, rec["status"], Status.ABORTED)
-            common = {"attempt": rec["attempt"], "iteration": rec["iterations"]}
-            if rec["worker"] is None:
-                before = rec["status"]
-                self._set_status(rec, Status.ABORTED)
-                rec.update(finished_at=now, updated_at=now, abort_requested=True,
-                           lease_expires_at=None)
-                self._append([
-                    LifecycleEntry(run_id, rec["definition_id"], Step.ABORT_REQUESTED, now,
-                                   before, **common),
-                    LifecycleEntry(run_id, rec["definition_id"], Step.FINISHED, now,
-                                   Status.ABORTED, **common,
-                                   detail={"reason": "aborted before a worker took it"}),
-                ])
-                return _snapshot(rec), True
-            if not rec["abort_requested"]:
-                rec["abort_requested"] = True
-                rec["updated_at"] = now
-                self._append([LifecycleEntry(
-                    run_id, rec["definition_id"], Step.ABORT_REQUESTED, now, rec["status"],
-                    worker=rec["worker"], **common,
-                )])
-            return _snapshot(rec), False
+            change, aborted_now = lifecycle.request_abort(_view(rec), now)
+            if change:
+                self._apply(rec, change, now)
+            return _snapshot(rec), aborted_now
 
     def requeue_expired(self, now: float) -> list[Run]:
         with self._lock:
             requeued = []
-            for rec in self._runs.values():
-                if (
-                    rec["status"] is Status.RUNNING and rec["worker"] is not None
-                    and rec["lease_expires_at"] is not None and rec["lease_expires_at"] < now
-                ):
-                    worker = rec["worker"]
-                    self._set_status(rec, Status.PENDING)
-                    rec.update(worker=None, lease_expires_at=None, retry_pending=True,
-                               due_at=now, updated_at=now)
-                    self._append([LifecycleEntry(
-                        rec["id"], rec["definition_id"], Step.REQUEUED, now, Status.PENDING,
-                        worker=worker, attempt=rec["attempt"], iteration=rec["iterations"],
-                        detail={"reason": "lease expired"},
-                    )])
-                    self._offer(rec)
+            for rec in list(self._runs.values()):
+                if rec["worker"] is None or rec["status"] is not Status.RUNNING:
+                    continue
+                run = _view(rec)
+                if lifecycle.is_expired(run, now):
+                    record = self._definitions.get(rec["definition_id"])
+                    cap = lifecycle.DEFAULT_MAX_REQUEUES if record is None else record.max_requeues
+                    self._apply(rec, lifecycle.requeue(run, now, cap), now)
                     requeued.append(_snapshot(rec))
             return requeued
 
@@ -360,6 +317,8 @@ class MemoryStore(Store):
     def add_log(self, record: LogRecord) -> None:
         with self._lock:
             self._get(record.run_id)
+            if isinstance(record.message, str):  # text every store can hold
+                object.__setattr__(record, "message", safe_text(record.message))
             self._log_seq += 1
             object.__setattr__(record, "seq", self._log_seq)  # fresh, not shared yet
             self._logs.setdefault(record.run_id, []).append(record)
