@@ -225,3 +225,23 @@ def test_killing_course_open_frees_jupyterlab_s_port(sig: int) -> None:
     finally:
         opened.kill()
         opened.wait(10)
+
+
+def test_the_reaper_goes_away_once_every_child_has_ended() -> None:
+    """A notebook that stopped everything it started leaves no process behind,
+    not even the reaper: it exits once the children it guards have ended."""
+    from teachtasks.processes import _reaper
+
+    first = start_process([sys.executable, "-c", "import time; time.sleep(30)"])
+    second = start_process([sys.executable, "-c", "pass"])
+    reaper = _reaper.pid
+    assert reaper is not None and alive(reaper)
+    second.wait(10)  # ends by itself, and nobody tells the reaper
+    first.kill()  # Popen's own kill, not ours
+    first.wait(10)
+    assert gone_within([reaper], 5) == [], "the reaper outlived the children it guarded"
+    third = start_process([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _reaper.pid not in (None, reaper) and alive(_reaper.pid)
+    finally:
+        kill_now(third)

@@ -87,43 +87,77 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between
 
 
 class _Reaper:
-    """One small process per parent that kills the parent's children once the
-    parent is gone. It reads lines ("add PID" / "forget PID") from a pipe; when
-    the pipe breaks (the parent died or exited), it kills every PID still added,
-    with its process group (POSIX) or its process tree (Windows)."""
+    """One small process that kills this process's children once this process
+    is gone. It reads lines ("add PID" / "forget PID") from a pipe; when the
+    pipe breaks (this process died or exited), it kills every PID still added,
+    with its process group (POSIX) or its process tree (Windows).
+
+    It lives only while there is something to guard: a watcher thread here
+    forgets children that have ended, and once none is left the pipe is closed
+    and the reaper exits, so a notebook that stopped everything it started
+    leaves no process behind, not even this one."""
+
+    _watch_every = 0.2  # seconds
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._watcher: threading.Thread | None = None
 
-    def _ensure(self) -> subprocess.Popen[bytes]:
-        if self._process is None or self._process.poll() is not None:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "teachtasks._reaper"], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_new_group())
-        return self._process
-
-    def _send(self, line: str) -> None:
-        with self._lock:
-            process = self._ensure()
-            assert process.stdin is not None
+    def _write(self, line: str) -> None:
+        """Under the lock: send one line, starting the reaper when there is none."""
+        for _ in range(2):
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "teachtasks._reaper"], stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_new_group())
+                for pid in self._children:  # a new reaper learns every child still guarded
+                    self._process.stdin.write(f"add {pid}\n".encode())  # type: ignore[union-attr]
             try:
-                process.stdin.write(f"{line}\n".encode())
-                process.stdin.flush()
+                self._process.stdin.write(f"{line}\n".encode())  # type: ignore[union-attr]
+                self._process.stdin.flush()  # type: ignore[union-attr]
+                return
             except OSError:  # the reaper died: start another and tell it again
                 self._process = None
-                process = self._ensure()
-                assert process.stdin is not None
-                process.stdin.write(f"{line}\n".encode())
-                process.stdin.flush()
 
-    def add(self, pid: int) -> None:
-        self._send(f"add {pid}")
+    def _close_if_idle(self) -> None:
+        """Under the lock: with nothing left to guard, let the reaper exit (it kills nothing)."""
+        if self._children or self._process is None:
+            return
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()  # type: ignore[union-attr]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(5)
+        self._process = None
+
+    def add(self, child: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._write(f"add {child.pid}")
+            self._children[child.pid] = child
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="teachtasks-reaper-watch",
+                                                 daemon=True)
+                self._watcher.start()
 
     def forget(self, pid: int) -> None:
-        if self._process is not None:
-            with contextlib.suppress(OSError):
-                self._send(f"forget {pid}")
+        with self._lock:
+            if self._children.pop(pid, None) is not None and self._process is not None:
+                self._write(f"forget {pid}")
+            self._close_if_idle()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self._watch_every)
+            with self._lock:
+                for pid, child in list(self._children.items()):
+                    if child.poll() is not None:  # it ended: nothing to kill any more
+                        del self._children[pid]
+                        self._write(f"forget {pid}")
+                if not self._children:
+                    self._close_if_idle()
+                    self._watcher = None
+                    return
 
     @property
     def pid(self) -> int | None:
@@ -152,7 +186,7 @@ def start_process(cmd: Sequence[str | os.PathLike[str]], *, tie_to_parent: bool 
         options["preexec_fn"] = _die_with_parent
     process = subprocess.Popen([str(c) for c in cmd], **options)
     if tie_to_parent:
-        _reaper.add(process.pid)
+        _reaper.add(process)
     return process
 
 
