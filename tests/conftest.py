@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import matplotlib
 import pytest
 
@@ -11,6 +15,12 @@ from teachtasks import SimulatedClock, TaskManager
 # environment variable: the notebook kernels nbval starts would inherit it and
 # draw nothing inline.
 matplotlib.use("Agg")
+
+# Passing checks are remembered in a progress file (teachtasks.exercises.record).
+# Tests, and the notebook kernels nbval starts (they inherit this environment),
+# write into a throw-away file, never into the learner's own.
+os.environ["TEACHTASKS_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="teachtasks-progress-"))
+                                        / "progress.json")
 
 
 @pytest.fixture

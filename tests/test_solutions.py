@@ -47,3 +47,88 @@ def test_unsolved_stub_is_not_solved_and_does_not_raise(
 
     assert load_all()[exercise_id].check(stub) is False
     assert "not solved yet" in capsys.readouterr().out
+
+
+def test_check_returns_true_or_false(capsys: pytest.CaptureFixture[str]) -> None:
+    """``check`` answers True or False, so ``if check(...):`` works in a notebook."""
+    from teachtasks.exercises import check
+
+    namespace = runpy.run_path(str(SOLUTIONS / "00_1_double.py"))
+    assert check("00.1", namespace["double"]) is True
+    assert check("00.1", lambda x: x) is False
+    assert check("99.9", None) is False
+    out = capsys.readouterr().out
+    assert "correct (00.1)" in out and "not solved yet (00.1)" in out and "no exercise" in out
+
+
+def test_a_passing_check_is_remembered_and_progress_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from teachtasks.exercises import check, progress
+    from teachtasks.exercises.record import progress_path, solved
+
+    monkeypatch.setenv("TEACHTASKS_PROGRESS", str(tmp_path / "p.json"))
+    assert progress_path() == tmp_path / "p.json"
+    progress()
+    before = capsys.readouterr().out
+    assert "[ ] 00.1" in before and f"solved 0 of {len(load_all())}" in before
+    namespace = runpy.run_path(str(SOLUTIONS / "00_1_double.py"))
+    check("00.1", lambda x: x)  # a wrong answer is not remembered
+    assert solved() == {}
+    check("00.1", namespace["double"])
+    assert set(solved()) == {"00.1"}
+    capsys.readouterr()
+    progress()
+    after = capsys.readouterr().out
+    assert "[x] 00.1" in after and "[ ] 00.2" in after and "solved 1 of" in after
+    (tmp_path / "p.json").write_text("not json")  # a damaged file means nothing solved
+    assert solved() == {}
+
+
+def test_the_tests_never_write_into_the_learners_progress_file() -> None:
+    from teachtasks.exercises.record import FILE_NAME, progress_path
+
+    assert progress_path().name != FILE_NAME, "conftest.py must point TEACHTASKS_PROGRESS elsewhere"
+
+
+# ---- every payoff cell runs once its exercise is solved ------------------------------
+
+NOTEBOOKS = SOLUTIONS.parent
+
+
+def _payoff_notebooks() -> list[Path]:
+    import json
+
+    return [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+            if any("if check(" in "".join(c["source"])
+                   for c in json.loads(p.read_text(encoding="utf-8"))["cells"])]
+
+
+@pytest.mark.parametrize("path", _payoff_notebooks(), ids=lambda p: p.name)
+def test_every_payoff_cell_runs_once_its_exercise_is_solved(path: Path) -> None:
+    """Run the whole notebook with each stub cell replaced by its solution file
+    (what ``%load`` does), and find each ``if check(...)`` cell printed its
+    verdict ``correct`` and then more: the payoff ran."""
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    payoffs = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        loaded = re.search(r"# %load (solutions/\S+\.py)", cell.source)
+        if loaded:
+            cell.source = (NOTEBOOKS / loaded.group(1)).read_text(encoding="utf-8")
+        if "if check(" in cell.source:
+            payoffs.append(index)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    assert payoffs
+    for index in payoffs:
+        text = "".join(o.get("text", "") for o in nb.cells[index].outputs if o.output_type == "stream")
+        lines = text.strip().splitlines()
+        assert lines and lines[0].startswith("correct"), f"cell {index}: {text}"
+        assert len(lines) > 1, f"cell {index}: the payoff after the check printed nothing"

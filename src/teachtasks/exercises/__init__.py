@@ -8,7 +8,9 @@ can say it.
 Every check takes the learner's object (a function, usually), tries it, and
 prints one clear line: ``correct: ...`` or ``not solved yet: ...``. It never
 raises, so an unsolved exercise never stops the notebook. It returns True or
-False so tests can assert on it.
+False, so a notebook can write ``if check("01.1", percentile): ...`` to run a
+payoff only once the answer is right. A check that passes is remembered (see
+``progress``), and ``progress()`` prints every exercise, solved or not.
 
 Each notebook's checks are in the module ``nbNN`` (``nb01``, ``nb02``...) and
 are registered here with ``@exercise("01.1", solution="name")``: the id the
@@ -21,6 +23,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .record import progress_path, progress_table, remember
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def exercise(exercise_id: str, *, solution: str) -> Callable[[Callable[[Any], No
                       f"{type(exc).__name__}: {exc} (line {last.lineno})")
                 return False
             print(f"correct ({exercise_id}): {message or 'well done'}")
+            remember(exercise_id)
             return True
 
         check.__name__ = body.__name__
@@ -75,14 +80,22 @@ def exercise(exercise_id: str, *, solution: str) -> Callable[[Callable[[Any], No
     return register
 
 
-def check(exercise_id: str, answer: Any) -> None:
-    """``check("03.1", my_runner)`` from a notebook: prints ``correct`` or
-    ``not solved yet`` (and returns nothing, so the cell shows only that line)."""
+def check(exercise_id: str, answer: Any) -> bool:
+    """``check("03.1", run_all)`` from a notebook: prints ``correct`` or
+    ``not solved yet`` and returns True or False, so ``if check(...):`` runs a
+    payoff only when the answer is right."""
     load_all()
     if exercise_id not in REGISTRY:
         print(f"there is no exercise {exercise_id!r}; known: {', '.join(sorted(REGISTRY))}")
-        return
-    REGISTRY[exercise_id].check(answer)
+        return False
+    return REGISTRY[exercise_id].check(answer)
+
+
+def progress() -> None:
+    """Print every exercise of the course, ``[x]`` solved or ``[ ]`` not yet,
+    from the file where passing checks are remembered. Paste it to a teacher."""
+    print(progress_table(list(load_all())))
+    print(f"(remembered in {progress_path().name}, beside the notebooks)")
 
 
 def load_all() -> dict[str, Exercise]:
@@ -96,4 +109,4 @@ def load_all() -> dict[str, Exercise]:
     return REGISTRY
 
 
-__all__ = ["REGISTRY", "Exercise", "NotSolved", "check", "exercise", "load_all"]
+__all__ = ["REGISTRY", "Exercise", "NotSolved", "check", "exercise", "load_all", "progress"]
