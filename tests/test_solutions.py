@@ -132,3 +132,60 @@ def test_every_payoff_cell_runs_once_its_exercise_is_solved(path: Path) -> None:
         lines = text.strip().splitlines()
         assert lines and lines[0].startswith("correct"), f"cell {index}: {text}"
         assert len(lines) > 1, f"cell {index}: the payoff after the check printed nothing"
+
+
+# ---- self-checks that once said the wrong thing --------------------------------------
+
+
+def _verdict(exercise_id: str, answer: object, capsys: pytest.CaptureFixture[str]) -> str:
+    assert load_all()[exercise_id].check(answer) is False
+    return capsys.readouterr().out
+
+
+def test_00_2_refuses_a_plain_return(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "ctl.response.done" in _verdict("00.2", lambda ctx, ctl: {"answer": 42}, capsys)
+
+
+def test_01_2_the_printed_job_list_holds_no_answers() -> None:
+    from teachtasks.exercises.nb01 import JOBS
+
+    assert all(isinstance(description, str) for description in JOBS.values())
+
+
+def test_05_1_says_a_hidden_list_caught_a_hard_coded_count(capsys: pytest.CaptureFixture[str]) -> None:
+    solution = runpy.run_path(str(SOLUTIONS / "05_1_checkpointed_batch.py"))["checkpointed_batch"]
+
+    def hard_coded(ctx, ctl):  # noqa: ANN001, ANN202
+        response = solution(ctx, ctl)
+        return ctl.response.done({"sent": 40}) if type(response).__name__ == "Done" else response
+
+    out = _verdict("05.1", hard_coded, capsys)
+    assert "a list you have not seen" in out and "len(" in out
+
+
+def test_05_2_names_error_as_the_mistake_after_an_abort(capsys: pytest.CaptureFixture[str]) -> None:
+    def errs(ctx, ctl):  # noqa: ANN001, ANN202
+        for _ in range(ctx.input["items"]):
+            if ctl.is_aborted():
+                return ctl.response.error("stopped")
+            ctx.sleep(1)
+        return ctl.response.done({"processed": ctx.input["items"]})
+
+    out = _verdict("05.2", errs, capsys)
+    assert "answered an error" in out and "raising" not in out
+
+
+@pytest.mark.parametrize(("exercise_id", "helper"), [("06.2", "transition_counts"), ("06.3", "bars")])
+def test_06_refuses_the_library_helper_it_forbids(
+    exercise_id: str, helper: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import teachtasks.viz as viz
+
+    if helper == "transition_counts":
+        def answer(entries):  # noqa: ANN001, ANN202
+            return viz.transition_counts(entries)
+    else:
+        def answer(entries):  # noqa: ANN001, ANN202
+            longest = max(viz.bars(entries), key=lambda b: b.duration)
+            return longest.run_id, str(longest.worker)
+    assert f"uses {helper}" in _verdict(exercise_id, answer, capsys)
