@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .record import progress_path, progress_table, remember
+from .record import progress_table, remember
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,6 @@ def progress() -> None:
     """Print every exercise of the course, ``[x]`` solved or ``[ ]`` not yet,
     from the file where passing checks are remembered. Paste it to a teacher."""
     print(progress_table(list(load_all())))
-    print(f"(remembered in {progress_path().name}, beside the notebooks)")
 
 
 def load_all() -> dict[str, Exercise]:
