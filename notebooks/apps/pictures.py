@@ -151,3 +151,44 @@ def plot_email_timelines(
     fig.suptitle("The same 20 sign-ups: every email at once, or four at a time", fontsize=13)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
+
+
+def plot_start_delays(signups: Sequence[float], event_delays: Sequence[float],
+                      poll_delays: Sequence[float], polls: Sequence[tuple[float, int]]) -> Figure:
+    """Notebook 02: one hour of sign-ups, started two ways. Each row is a way
+    of starting the work; marks on top are the sign-ups, hatched bars the
+    wait, triangles the moments the emails start; ticks on the polling row
+    are polls (black: found work, grey: found nothing)."""
+    from matplotlib.lines import Line2D
+
+    from teachtasks.viz.colors import STATUS_COLORS, STATUS_MARKERS
+
+    start_style = dict(marker=STATUS_MARKERS[Status.RUNNING], markersize=9, linestyle="",
+                       markerfacecolor=STATUS_COLORS[Status.RUNNING], markeredgecolor=INK)
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    rows = {"event-driven": (0, event_delays), "polling\nevery 5 min": (1, poll_delays)}
+    for y, delays in rows.values():
+        for t, delay in zip(signups, delays, strict=True):
+            ax.barh(y, delay / 60, left=t / 60, height=0.3, **status_style(Status.PENDING))
+            ax.plot((t + delay) / 60, y, zorder=5, **start_style)
+        ax.plot([t / 60 for t in signups], [y + 0.32] * len(signups), "v", color=INK, markersize=7)
+    for tick, found in polls:
+        ax.plot(tick / 60, 1, "|", markersize=26, markeredgewidth=2, color=INK if found else WAIT_COLOR)
+    ax.set_yticks([0, 1], list(rows))
+    ax.set_ylim(-0.55, 1.6)
+    ax.set_xlim(-1, 61)
+    ax.set_xticks(range(0, 61, 5), [f"9:{m:02d}" if m < 60 else "10:00" for m in range(0, 61, 5)])
+    ax.set_xlabel("time of day (one hour of sign-ups)")
+    ax.set_ylabel("how the work is started")
+    ax.set_title("When does the welcome email start? The same sign-ups, two ways of starting the work",
+                 loc="left")
+    poll_mark = dict(marker="|", linestyle="", markersize=12, markeredgewidth=2)
+    ax.legend(handles=[
+        Line2D([], [], marker="v", linestyle="", color=INK, label="a user signs up (the event)"),
+        status_patch(Status.PENDING, "waiting to start (pending)"),
+        Line2D([], [], label="welcome email starts", **start_style),
+        Line2D([], [], color=INK, label="poll that found work", **poll_mark),
+        Line2D([], [], color=WAIT_COLOR, label="poll that found nothing", **poll_mark),
+    ], loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
