@@ -18,7 +18,10 @@ matplotlib.use("Agg")
 
 # Passing checks are remembered in a progress file (teachtasks.exercises.record).
 # Tests, and the notebook kernels nbval starts (they inherit this environment),
-# write into a throw-away file, never into the learner's own.
+# write into a throw-away file, never into the learner's own, and read an empty
+# one, so the saved "progress()" outputs (nothing solved) stay stable. This file
+# is loaded whenever `tests` is among the paths (`python3 course.py test`); a
+# bare `pytest --nbval notebooks/NN.ipynb` should set TEACHTASKS_PROGRESS itself.
 os.environ["TEACHTASKS_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="teachtasks-progress-"))
                                         / "progress.json")
 
