@@ -26,6 +26,15 @@ os.environ["TEACHTASKS_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="teachtasks
                                         / "progress.json")
 
 
+@pytest.fixture(autouse=True)
+def _own_progress_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test that passes a check writes into a file of its own, so a
+    solution proven in one test never shows as solved in a notebook nbval
+    checks later in the same session (its kernel reads the session's file)."""
+    monkeypatch.setenv("TEACHTASKS_PROGRESS",
+                       str(tmp_path_factory.mktemp("progress") / "progress.json"))
+
+
 @pytest.fixture
 def sim() -> TaskManager:
     """A manager on a simulated clock and a memory store."""
