@@ -189,3 +189,75 @@ def test_06_refuses_the_library_helper_it_forbids(
             longest = max(viz.bars(entries), key=lambda b: b.duration)
             return longest.run_id, str(longest.worker)
     assert f"uses {helper}" in _verdict(exercise_id, answer, capsys)
+
+
+# ---- a learner's code that never returns -----------------------------------------------
+
+
+@pytest.mark.parametrize("exercise_id", sorted(load_all()))
+def test_a_check_given_code_that_never_returns_says_so_in_time(
+    exercise_id: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the check calls the learner's answer with, a function that
+    hangs makes it answer False within its time limit, with what probably went
+    wrong, instead of freezing the notebook."""
+    import threading
+    import time
+
+    import teachtasks.exercises as exercises
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.5)
+    release = threading.Event()
+
+    def hangs(*args: object, **kwargs: object) -> object:
+        release.wait()  # never returns while the check waits
+        raise NotImplementedError
+
+    started = time.monotonic()
+    try:
+        assert load_all()[exercise_id].check(hangs) is False
+        took = time.monotonic() - started
+    finally:
+        release.set()  # let the abandoned thread end
+    out = capsys.readouterr().out
+    assert took < 3, f"the check took {took:.1f} s"
+    assert "did not finish within 0.5 s" in out, out
+
+
+def test_03_1_asks_about_sentinels_when_run_all_hangs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import queue
+    import threading
+
+    import teachtasks.exercises as exercises
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 1.0)
+    stop = threading.Event()
+
+    def run_all(jobs, workers):  # noqa: ANN001, ANN202 - forgets the sentinels
+        line: queue.Queue = queue.Queue()
+        results = [None] * len(jobs)
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    i, function, argument = line.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                results[i] = function(argument)
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for i, (function, argument) in enumerate(jobs):
+            line.put((i, function, argument))
+        for thread in threads:
+            thread.join()  # waits forever: no sentinel ever comes
+        return results
+
+    try:
+        assert load_all()["03.1"].check(run_all) is False
+    finally:
+        stop.set()
+    assert "did each worker get its sentinel?" in capsys.readouterr().out

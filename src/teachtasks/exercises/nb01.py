@@ -157,7 +157,9 @@ class FakeTasks:
         return run
 
 
-@exercise("01.3", solution="handle_signup")
+@exercise("01.3", solution="handle_signup",
+          hang_hint="handle_signup must only trigger the task and return; it must "
+                    "not wait for the email")
 def check_handle_signup(handle_signup: Any) -> str:
     if not callable(handle_signup):
         raise NotSolved("handle_signup must be a function: def handle_signup(email, tasks): ...")
