@@ -151,3 +151,110 @@ def plot_email_timelines(
     fig.suptitle("The same 20 sign-ups: every email at once, or four at a time", fontsize=13)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
+
+
+def plot_start_delays(signups: Sequence[float], event_delays: Sequence[float],
+                      poll_delays: Sequence[float], polls: Sequence[tuple[float, int]]) -> Figure:
+    """Notebook 02: one hour of sign-ups, started two ways. Each row is a way
+    of starting the work; marks on top are the sign-ups, hatched bars the
+    wait, triangles the moments the emails start; ticks on the polling row
+    are polls (black: found work, grey: found nothing)."""
+    from matplotlib.lines import Line2D
+
+    from teachtasks.viz.colors import STATUS_COLORS, STATUS_MARKERS
+
+    start_style = dict(marker=STATUS_MARKERS[Status.RUNNING], markersize=9, linestyle="",
+                       markerfacecolor=STATUS_COLORS[Status.RUNNING], markeredgecolor=INK)
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    rows = {"event-driven": (0, event_delays), "polling\nevery 5 min": (1, poll_delays)}
+    for y, delays in rows.values():
+        for t, delay in zip(signups, delays, strict=True):
+            ax.barh(y, delay / 60, left=t / 60, height=0.3, **status_style(Status.PENDING))
+            ax.plot((t + delay) / 60, y, zorder=5, **start_style)
+        ax.plot([t / 60 for t in signups], [y + 0.32] * len(signups), "v", color=INK, markersize=7)
+    for tick, found in polls:
+        ax.plot(tick / 60, 1, "|", markersize=26, markeredgewidth=2, color=INK if found else WAIT_COLOR)
+    ax.set_yticks([0, 1], list(rows))
+    ax.set_ylim(-0.55, 1.6)
+    ax.set_xlim(-1, 61)
+    ax.set_xticks(range(0, 61, 5), [f"9:{m:02d}" if m < 60 else "10:00" for m in range(0, 61, 5)])
+    ax.set_xlabel("time of day (one hour of sign-ups)")
+    ax.set_ylabel("how the work is started")
+    ax.set_title("When does the welcome email start? The same sign-ups, two ways of starting the work",
+                 loc="left")
+    poll_mark = dict(marker="|", linestyle="", markersize=12, markeredgewidth=2)
+    ax.legend(handles=[
+        Line2D([], [], marker="v", linestyle="", color=INK, label="a user signs up (the event)"),
+        status_patch(Status.PENDING, "waiting to start (pending)"),
+        Line2D([], [], label="welcome email starts", **start_style),
+        Line2D([], [], color=INK, label="poll that found work", **poll_mark),
+        Line2D([], [], color=WAIT_COLOR, label="poll that found nothing", **poll_mark),
+    ], loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def show_thumbnails(outputs: dict, thumbs) -> Figure:
+    """Notebook 09: each thumbnail drawn in a 128 x 128 pixel box, so their
+    sizes compare. ``outputs`` maps a file name to the thumbnail run's output
+    (``{"from": (w, h), "size": (w, h)}``); ``thumbs`` is their folder."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    fig, axes = plt.subplots(1, len(outputs), figsize=(10, 2.8), layout="constrained")
+    for ax, name in zip(axes, sorted(outputs), strict=True):
+        (w0, h0), (w, h) = outputs[name]["from"], outputs[name]["size"]
+        with Image.open(Path(thumbs) / name) as thumb:
+            ax.imshow(thumb, extent=(0, w, h, 0))
+        ax.set(xlim=(0, 128), ylim=(128, 0), xticks=[0, 64, 128], yticks=[0, 64, 128])
+        ax.set_title(f"{name}\n{w0} x {h0} -> {w} x {h}", fontsize=9)
+    fig.suptitle("The five thumbnails, each in a 128 x 128 pixel box")
+    fig.supxlabel("pixels across")
+    fig.supylabel("pixels down")
+    return fig
+
+
+def draw_report(runs: Sequence) -> Figure:
+    """Notebook 09's daily report. Left: runs per task, one bar segment per
+    status. Right: each run's duration. Made on a ``Figure`` directly, not
+    through pyplot, because a task draws it in a worker thread."""
+    from collections import Counter
+
+    from teachtasks.viz.colors import STATUS_COLORS, STATUS_MARKERS, status_marker_handle
+
+    kinds = sorted({run.definition_id for run in runs})
+    endings = [s for s in (Status.SUCCESS, Status.FAILED, Status.ABORTED)
+               if any(run.status is s for run in runs)]
+    fig = Figure(figsize=(10, 4.2), dpi=100, layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.4])
+    for y, kind in enumerate(kinds):
+        mine = [run for run in runs if run.definition_id == kind]
+        x = 0
+        for status in endings:
+            n = sum(1 for run in mine if run.status is status)
+            if n:
+                left.barh(y, n, left=x, height=0.6, **status_style(status))
+                left.text(x + n / 2, y, str(n), ha="center", va="center",
+                          bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "linewidth": 0})
+                x += n
+        took = Counter(run.finished_at - run.started_at for run in mine)
+        drawn: Counter = Counter()
+        for run in mine:  # runs that took as long are drawn one above the other
+            seconds = run.finished_at - run.started_at
+            offset = (drawn[seconds] - (took[seconds] - 1) / 2) * 0.2
+            drawn[seconds] += 1
+            right.plot(seconds, y + offset, linestyle="", marker=STATUS_MARKERS[run.status],
+                       markersize=7, color=STATUS_COLORS[run.status], markeredgecolor="black",
+                       markeredgewidth=0.6)
+    left.set(yticks=range(len(kinds)), yticklabels=kinds, ylabel="task", xlabel="number of runs",
+             title="Runs per task, by how they ended")
+    left.invert_yaxis()
+    right.set(xlabel="seconds from start to finish (task clock)", title="How long each run took")
+    right.grid(axis="x", color="#dddddd")
+    for ax, handles in ((left, [status_patch(s) for s in endings]),
+                        (right, [status_marker_handle(s, f"{s.value} (one run)") for s in endings])):
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3,
+                  frameon=False)
+    fig.suptitle(f"The shop's background work: {len(runs)} finished runs")
+    return fig

@@ -62,40 +62,45 @@ def check_percentile(percentile: Any) -> str:
 
 # ---- 01.2 which jobs belong in the background -------------------------------------------
 
-#: job name -> (description, belongs in the background?, why)
-JOBS: dict[str, tuple[str, bool, str]] = {
+#: job name -> what it does: the list the notebook prints for exercise 01.2
+JOBS: dict[str, str] = {
+    "check-password": "check that the new password is at least 12 characters long",
+    "save-user": "save the new user in the database",
+    "send-welcome-email": "send the welcome email through the mail server",
+    "resize-avatar": "make five smaller copies of the uploaded profile photo",
+    "show-cart-total": "add up the prices in the cart to show the total on the page",
+    "monthly-report": "build a 300-page PDF report the user asked for",
+    "notify-followers": "tell the user's 2,000 followers that they posted",
+    "check-coupon": "check that a coupon code is valid before charging the card",
+}
+
+#: job name -> (belongs in the background?, why). Kept apart from JOBS so that
+#: printing the list does not print the answers.
+_VERDICTS: dict[str, tuple[bool, str]] = {
     "check-password": (
-        "check that the new password is at least 12 characters long",
         False, "the user must see the answer (\"too short\") in this very response, "
                "and it takes microseconds",
     ),
     "save-user": (
-        "save the new user in the database",
         False, "the response says \"your account exists\": that must be true when it "
                "is sent, and one insert is quick",
     ),
     "send-welcome-email": (
-        "send the welcome email through the mail server",
         True, "slow, may fail and need a retry, and the user does not wait for it",
     ),
     "resize-avatar": (
-        "make five smaller copies of the uploaded profile photo",
         True, "seconds of work whose result the response does not need",
     ),
     "show-cart-total": (
-        "add up the prices in the cart to show the total on the page",
         False, "the page shows the total: the response cannot be sent without it",
     ),
     "monthly-report": (
-        "build a 300-page PDF report the user asked for",
         True, "minutes of work: answer \"we are on it\" and let them fetch it later",
     ),
     "notify-followers": (
-        "tell the user's 2,000 followers that they posted",
         True, "thousands of sends, each of which can fail on its own",
     ),
     "check-coupon": (
-        "check that a coupon code is valid before charging the card",
         False, "the charge depends on the answer, so it must be known now",
     ),
 }
@@ -114,15 +119,15 @@ def check_background_jobs(background_jobs: Any) -> str:
     if unknown:
         raise NotSolved(f"unknown job names {sorted(unknown)}; the names are: "
                         f"{', '.join(JOBS)}")
-    wrong_in = sorted(name for name in chosen if not JOBS[name][1])
+    wrong_in = sorted(name for name in chosen if not _VERDICTS[name][0])
     if wrong_in:
         name = wrong_in[0]
-        raise NotSolved(f"{name!r} should stay inside the request: {JOBS[name][2]}")
-    missing = sorted(name for name, (_, background, _) in JOBS.items()
+        raise NotSolved(f"{name!r} should stay inside the request: {_VERDICTS[name][1]}")
+    missing = sorted(name for name, (background, _) in _VERDICTS.items()
                      if background and name not in chosen)
     if missing:
         name = missing[0]
-        raise NotSolved(f"{name!r} belongs in the background: {JOBS[name][2]}"
+        raise NotSolved(f"{name!r} belongs in the background: {_VERDICTS[name][1]}"
                         + (f" ({len(missing) - 1} more missing)" if len(missing) > 1 else ""))
     return ("slow work whose result the response does not need goes to the background; "
             "what the response depends on stays inside")
@@ -152,7 +157,9 @@ class FakeTasks:
         return run
 
 
-@exercise("01.3", solution="handle_signup")
+@exercise("01.3", solution="handle_signup",
+          hang_hint="handle_signup must only trigger the task and return; it must "
+                    "not wait for the email")
 def check_handle_signup(handle_signup: Any) -> str:
     if not callable(handle_signup):
         raise NotSolved("handle_signup must be a function: def handle_signup(email, tasks): ...")

@@ -10,7 +10,8 @@ from ..events import EventBus
 from . import NotSolved, exercise
 
 
-@exercise("02.1", solution="once")
+@exercise("02.1", solution="once",
+          hang_hint="does your wrapper call itself, or emit the event it listens to?")
 def check_once(once: Callable[..., Any]) -> str:
     """``once(bus, event, handler)`` subscribes ``handler`` for the first emit only."""
     bus = EventBus()

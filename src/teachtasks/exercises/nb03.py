@@ -69,7 +69,9 @@ def _try_run_all(run_all: Callable[..., Any], arguments: list[Any], workers: int
     return probe
 
 
-@exercise("03.1", solution="run_all")
+@exercise("03.1", solution="run_all",
+          hang_hint="did each worker get its sentinel? Put one None in the queue per "
+                    "worker, then join() every thread")
 def check_run_all(run_all: Callable[..., Any]) -> str:
     """``run_all(jobs, workers)``: run (function, argument) jobs on a pool of
     ``workers`` threads; results in the jobs' order; no thread left behind."""

@@ -73,7 +73,8 @@ def check_checkpointed_batch(checkpointed_batch: Any) -> str:
         expect_success(run)
         if sent != emails:
             missing = [to for to in emails if to not in sent]
-            raise NotSolved(f"the mailer sent {len(sent)} of {n} addresses"
+            raise NotSolved(f"given {n} addresses{'' if n == 40 else ' (a second list the check tries)'}, "
+                            f"the mailer sent {len(sent)}"
                             + (f" (missing {missing[0]}, ...)" if missing else
                                ", not in the order given"))
         if n == 40:
@@ -81,7 +82,11 @@ def check_checkpointed_batch(checkpointed_batch: Any) -> str:
                 raise NotSolved("the 40 emails were sent in one iteration")
             iterations = run.iterations
         if run.output != {"sent": n}:
-            raise NotSolved(f"the output was {run.output!r}; expected {{'sent': {n}}}")
+            which = "the 40 addresses" if n == 40 else (
+                "a second list of 7 addresses (the check also tries a list you have not "
+                "seen, so a number written into the code cannot pass)")
+            raise NotSolved(f"with {which} the output was {run.output!r}; expected "
+                            f"{{'sent': {n}}}: count the addresses, e.g. len(emails)")
     return f"40 emails in {iterations} iterations, each sent once, none over its budget"
 
 
@@ -122,8 +127,14 @@ def check_stop_when_asked(stop_when_asked: Any) -> str:
                         "ctl.response.aborted() instead of raising")
     [finish] = [e for e in tasks.lifecycle(run.id) if e.step is Step.FINISHED]
     if finish.detail.get("reason") != "the run returned aborted()":
-        raise NotSolved("the runner stopped the run at the end of its iteration; the run "
-                        "itself should answer ctl.response.aborted()")
+        if run.error:
+            raise NotSolved(f"after Cancel your run answered an error ({run.error['type']}: "
+                            f"{run.error['message']}). The runner still marked it aborted, "
+                            "because a stop was asked for, but an error says something went "
+                            "wrong, and nothing did: answer ctl.response.aborted()")
+        raise NotSolved("after Cancel your run did not answer aborted(), so the runner had "
+                        "to stop it at the end of its iteration; check ctl.is_aborted() and "
+                        "answer ctl.response.aborted() yourself")
     if run.finished_at > 4:
         raise NotSolved(f"asked to stop at t=3, the run stopped only at "
                         f"t={run.finished_at:g}; check ctl.is_aborted() before each item")

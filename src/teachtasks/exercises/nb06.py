@@ -99,6 +99,28 @@ def _logs() -> list[tuple[str, Any]]:
     return logs
 
 
+def _names_used(function: Any) -> set[str]:
+    """Every global or attribute name a function's code (and the code of the
+    functions defined inside it) refers to."""
+    names: set[str] = set()
+    stack = [getattr(function, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def _refuse_helper(function: Any, helper: str) -> None:
+    """The exercise asks for the walk through the log that ``helper`` does:
+    an answer that calls it has not done the exercise."""
+    if helper in _names_used(function):
+        raise NotSolved(f"your function uses {helper}, the library's answer; walk through "
+                        "the entries yourself")
+
+
 # ---- 06.1 queue wait -------------------------------------------------------------------
 
 
@@ -173,6 +195,7 @@ def check_count_transitions(count_transitions: Any) -> str:
 
     if not callable(count_transitions):
         raise NotSolved("write a function: def count_transitions(entries): ...")
+    _refuse_helper(count_transitions, "transition_counts")
     total = 0
     for name, entries in _logs():
         want = {pair: n for pair, n in transition_counts(entries).items() if n}
@@ -222,6 +245,7 @@ def _why_not(entries: Any, run_id: str) -> str:
 def check_longest_attempt(longest_attempt: Any) -> str:
     if not callable(longest_attempt):
         raise NotSolved("write a function: def longest_attempt(entries): ...")
+    _refuse_helper(longest_attempt, "bars")
     found = []
     for night in NIGHTS:
         entries = slow_night(night).lifecycle()
