@@ -23,6 +23,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -159,10 +160,13 @@ def cmd_execute(args: list[str]) -> int:
     """Run every notebook top to bottom in a fresh kernel and save its outputs."""
     ensure_env("learner")
     paths = [Path(a) for a in args] or notebook_paths()
+    # saved outputs show every exercise unsolved: never the progress of whoever runs this
+    scratch = tempfile.mkdtemp(prefix="teachtasks-execute-")
+    env = {**os.environ, "TEACHTASKS_PROGRESS": str(Path(scratch) / "progress.json")}
     for path in paths:
         say(f"executing {path.name}")
         code = run([BIN / "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                    "--inplace", "--ExecutePreprocessor.timeout=300", path])
+                    "--inplace", "--ExecutePreprocessor.timeout=300", path], env=env)
         if code != 0:
             return code
     return 0
