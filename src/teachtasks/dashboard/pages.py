@@ -12,6 +12,7 @@ import io
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,8 +179,10 @@ def timeline_png(entries: list[LifecycleEntry]) -> str | None:
         return None
     from ..viz import run_timeline  # matplotlib is heavy: only the run page needs it
 
-    fig = run_timeline(entries, title="This run's life: waiting (grey) and working (coloured)",
-                       width=8.0)
+    with warnings.catch_warnings():  # one entry (a run just triggered) spans no time
+        warnings.filterwarnings("ignore", "Attempting to set identical", UserWarning)
+        fig = run_timeline(entries, title="This run's life: waiting (grey) and working (coloured)",
+                           width=8.0)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
