@@ -118,7 +118,7 @@ def test_every_answer_forbids_inline_scripts_and_framing(client: TestClient) -> 
     for url in ["/", "/definitions", "/runs/nope"]:
         headers = client.get(url).headers
         assert "script-src 'self'" in headers["content-security-policy"]
-        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer"
+        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "same-origin"
 
 
 # ---- the pages ---------------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ SECURITY_HEADERS = {
                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
                                "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # "same-origin", not "no-referrer": with no referrer at all Chromium sends
+    # "Origin: null" with a form, and the origin check would refuse our own forms
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -172,6 +174,10 @@ def create_app(manager: TaskManager, *, token: str | None = None) -> FastAPI:
         except RunNotFoundError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
         return JSONResponse({**pages.run_row(found), "final": found.is_final, "logs": len(logs)})
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:

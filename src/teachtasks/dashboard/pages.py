@@ -8,6 +8,7 @@ and explained without HTTP.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import math
@@ -177,12 +178,20 @@ def timeline_png(entries: list[LifecycleEntry]) -> str | None:
     when it has no entries. Drawn without pyplot, so any thread may draw."""
     if not entries:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     from ..viz import run_timeline  # matplotlib is heavy: only the run page needs it
 
+    # a real clock counts from 1970: draw seconds since the run was triggered
+    start = entries[0].time if entries[0].time > 1e9 else 0.0
+    shifted = [dataclasses.replace(e, time=e.time - start) for e in entries]
     with warnings.catch_warnings():  # one entry (a run just triggered) spans no time
         warnings.filterwarnings("ignore", "Attempting to set identical", UserWarning)
-        fig = run_timeline(entries, title="This run's life: waiting (grey) and working (coloured)",
+        fig = run_timeline(shifted, title="This run's life: waiting (grey) and working (coloured)",
                            width=8.0)
+    if start:
+        fig.axes[0].set_xlabel("seconds since the run was triggered")
+    fig.axes[0].xaxis.set_major_locator(MaxNLocator(nbins=5))  # short runs: few, readable ticks
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -215,7 +224,8 @@ def definitions(manager: TaskManager) -> list[dict[str, Any]]:
     for record in sorted(records.values(), key=lambda r: r.id):
         counts = manager.store.count_runs(RunFilter(definition_id=record.id))
         out.append({"record": record, "counts": {s.value: counts.get(s, 0) for s in Status},
-                    "total": sum(counts.values()), "retry": pretty(record.retry),
+                    "total": sum(counts.values()),
+                    "retry": [(k, json.dumps(v)) for k, v in sorted(record.retry.items())],
                     "code_here": manager.find_definition(record.id) is not None})
     return out
 
