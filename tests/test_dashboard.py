@@ -19,7 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from teachtasks import RunFilter, Runner, SimulatedClock, SQLiteStore, Status, TaskManager, sequential_ids
+from teachtasks import (
+    InvalidArgumentError,
+    RunFilter,
+    Runner,
+    SimulatedClock,
+    SQLiteStore,
+    Status,
+    TaskManager,
+    sequential_ids,
+)
 from teachtasks.dashboard import create_app, serve
 from teachtasks.dashboard.pages import Filters, runs_after
 
@@ -270,6 +279,11 @@ def test_retrigger_makes_a_new_run_and_refuses_a_successful_one(sim: TaskManager
     refused = act(client, "retrigger", good.id)
     assert refused.status_code == 409 and "only failed or aborted runs can be re-triggered" in refused.text
     assert len(sim.list_runs()) == 3
+    child = sim.trigger("boom", parent_id=good.id)
+    Runner(sim).run_until_idle()
+    sim.delete_run(good.id)
+    orphan = act(client, "retrigger", child.id)
+    assert orphan.status_code == 409 and f"parent {good.id} no longer exists" in orphan.text
 
 
 def test_retrigger_without_the_code_writes_a_pending_run_a_runner_picks_up(tmp_path: Path) -> None:
@@ -288,6 +302,13 @@ def test_retrigger_without_the_code_writes_a_pending_run_a_runner_picks_up(tmp_p
             assert done.status_code == 303 and done.headers["location"].endswith("done=retriggered-elsewhere")
             new_id = done.headers["location"].split("/runs/")[1].split("?")[0]
             assert "a runner that has it will pick the run up" in client.get(done.headers["location"]).text
+            # a definition the store no longer has a record of: nothing to re-trigger
+            orphan = worker_side.trigger("later")
+            worker_side.abort(orphan.id)
+            other.delete_definition("later")
+            refused = act(client, "retrigger", orphan.id)
+            assert refused.status_code == 409 and "no record of this run" in refused.text
+            assert "UnknownDefinitionError" in refused.text
         new = worker_side.get_run(new_id)
         assert (new.status, new.input, new.definition_id) == (Status.PENDING, {"row": 1}, "boom")
         assert [e.step.value for e in worker_side.lifecycle(new_id)] == ["triggered"]
@@ -473,6 +494,16 @@ def test_serve_runs_on_localhost_in_a_thread_and_stops(sim: TaskManager) -> None
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.base_url + "/", timeout=2)
     server.stop()  # twice is fine
+
+
+def test_serve_refuses_a_port_in_use_and_a_bad_one(sim: TaskManager) -> None:
+    with serve(sim) as first:
+        with pytest.raises(OSError):
+            serve(sim, port=first.port)
+        assert "stop it with" in first._repr_html_()
+    assert "stopped" in first._repr_html_() and "stopped" in repr(first)
+    with pytest.raises(InvalidArgumentError):
+        serve(sim, port=70_000)
 
 
 def test_the_command_line_prints_its_address_and_serves_the_file(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ step: three static files sit next to this module.
 
 from __future__ import annotations
 
+import contextlib
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import InvalidArgumentError, RunNotFoundError, TeachtasksError
 from ..manager import TaskManager
@@ -138,25 +140,30 @@ def create_app(manager: TaskManager, *, token: str | None = None) -> FastAPI:
                           words=f"The actions are: {', '.join(pages.ACTIONS)}.", exc=None)
         if form.get("confirm") != "yes":
             return RedirectResponse(f"/actions/{action}/{quote(run_id, safe='')}", status_code=303)
-        before: Any = None
         try:
-            before = manager.get_run(run_id)
-            if action == "abort":
-                after = manager.abort(run_id)
-                done = "aborted" if after.status is Status.ABORTED else "abort-requested"
-                return RedirectResponse(f"/runs/{quote(run_id, safe='')}?done={done}", 303)
-            if action == "retrigger":
-                new = pages.retrigger(manager, run_id)
-                done = "retriggered" if manager.find_definition(new.definition_id) else \
-                    "retriggered-elsewhere"
-                return RedirectResponse(f"/runs/{quote(new.id, safe='')}?done={done}", 303)
-            manager.delete_run(run_id)
-            return RedirectResponse("/?" + urlencode({"deleted": run_id}), 303)
+            return await run_in_threadpool(perform, action, run_id)  # a store may block: not here
         except TeachtasksError as exc:
-            code = 404 if isinstance(exc, RunNotFoundError) else 409
+            before = None
+            with contextlib.suppress(TeachtasksError):
+                before = manager.get_run(run_id)
+            code = 404 if isinstance(exc, RunNotFoundError) and before is None else 409
             return render(request, "error.html", status_code=code, exc=exc, run=before,
                           title=f"{pages.ACTIONS[action][0]}: not done",
                           words=pages.plain_words(action, exc, before))
+
+    def perform(action: str, run_id: str) -> Response:
+        """Do it, and send the browser to the page that shows the result."""
+        if action == "abort":
+            after = manager.abort(run_id)
+            done = "aborted" if after.status is Status.ABORTED else "abort-requested"
+            return RedirectResponse(f"/runs/{quote(run_id, safe='')}?done={done}", 303)
+        if action == "retrigger":
+            new = pages.retrigger(manager, run_id)
+            done = "retriggered" if manager.find_definition(new.definition_id) else \
+                "retriggered-elsewhere"
+            return RedirectResponse(f"/runs/{quote(new.id, safe='')}?done={done}", 303)
+        manager.delete_run(run_id)
+        return RedirectResponse("/?" + urlencode({"deleted": run_id}), 303)
 
     # ---- JSON for the live refresh ---------------------------------------------------------
     @app.get("/api/runs")

@@ -263,6 +263,9 @@ def plain_words(action: str, exc: TeachtasksError, run: Run | None) -> str:
     """Why an action was refused, in a sentence an operator reads at a glance."""
     status = run.status.value if run is not None else "unknown"
     if isinstance(exc, RunNotFoundError):
+        if run is not None and exc.run_id != run.id:
+            return (f"Not done: this run's parent {exc.run_id} no longer exists, and a new run "
+                    "needs its parent.")
         return "There is no such run any more: someone deleted it, or cleanup removed it."
     if action == "abort" and isinstance(exc, IllegalTransitionError):
         return (f"Not aborted: the run already finished ({status}). A finished run never "
