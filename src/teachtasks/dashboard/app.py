@@ -87,7 +87,7 @@ def create_app(manager: TaskManager, *, token: str | None = None) -> FastAPI:
 
     def refused(request: Request, exc: TeachtasksError, status_code: int = 400) -> HTMLResponse:
         return render(request, "error.html", status_code=status_code, title="Not possible",
-                      words="That request cannot be answered.", exc=exc)
+                      words="That filter or page address is not valid; nothing was listed.", exc=exc)
 
     # ---- pages ---------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
