@@ -250,3 +250,36 @@ def test_a_board_made_in_projector_mode_has_larger_text() -> None:
     assert "font-size" not in next(iter(plain.tiles.values())).value.split("<span")[0]
     assert "font-size" in next(iter(big.tiles.values())).value.split("<span")[0]
     assert big.bars[0].layout.width == f"{260 * PROJECTOR.font:g}px" != plain.bars[0].layout.width
+
+
+def test_backoff_is_not_drawn_as_waiting_for_a_worker_and_unstarted_runs_are_not_plotted() -> None:
+    """Issue 16's pictures: a retry's backoff has its own look and legend entry, and a run
+    aborted before it started is left out of the waiting-vs-working panel (it has no wait)."""
+    from teachtasks import RetryPolicy, Runner, SimulatedClock, TaskManager
+    from teachtasks.viz import run_timeline, throughput
+
+    m = TaskManager(clock=SimulatedClock())
+    tries = {"n": 0}
+
+    @m.task("flaky", retry=RetryPolicy(max_attempts=3, backoff=2.0, factor=2.0, jitter=0.0))
+    def flaky(ctx, ctl):
+        ctx.sleep(1)
+        tries["n"] += 1
+        if tries["n"] < 3:
+            raise ConnectionError("no answer")
+        return ctl.response.done()
+
+    m.trigger("flaky")
+    late = m.trigger("flaky", delay=30)
+    m.abort(late.id)
+    Runner(m, workers=1).run_until_idle()
+    fig = run_timeline(m.lifecycle())
+    labels = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else [
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "waiting for a worker" in labels
+    assert any(label.startswith("waiting to try again") for label in labels)
+    fig = throughput(m.lifecycle())
+    left = fig.axes[0]
+    plotted = sum(len(c.get_offsets()) for c in left.collections)
+    assert plotted == 1
+    assert any(t.get_gid() == "never-started" for t in left.texts)

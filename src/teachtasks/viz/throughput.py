@@ -149,8 +149,9 @@ def throughput(
     # left: where each run's time went
     n = len(times)
     size = (70 if n <= 30 else 30) * look().font ** 2  # points squared
+    started = [t for t in times if t.first_started is not None]  # a run never started has no wait
     for status in Status:
-        mine = [t for t in times if t.status is status]
+        mine = [t for t in started if t.status is status]
         if not mine:
             continue
         left.scatter([t.queue_wait for t in mine], [t.working for t in mine],
@@ -158,6 +159,11 @@ def throughput(
                                                               else 1.0),
                      c=STATUS_COLORS[status], edgecolors=INK, linewidths=lw(0.6), alpha=0.9,
                      zorder=3, label=status.value, gid=f"runs:{status.value}")
+    if len(started) < n:
+        never = n - len(started)
+        left.text(0.98, 0.97, f"{never} run{'s' if never > 1 else ''} never started: not shown",
+                  transform=left.transAxes, ha="right", va="top", fontsize=fs(8), color=INK,
+                  gid="never-started")
     left.set_xlabel("queue wait: due -> first started (seconds)")
     left.set_ylabel("working time: all its attempts (seconds)")
     left.set_title("Each run: waiting vs working", loc="left", fontsize=fs(10))
@@ -165,7 +171,7 @@ def throughput(
     left.set_axisbelow(True)
     left.margins(0.12)
     left.legend(handles=[status_marker_handle(s) for s in Status
-                         if any(t.status is s for t in times)],
+                         if any(t.status is s for t in started)],
                 fontsize=fs(8), title="final status:", title_fontsize=fs(8), loc="upper center",
                 bbox_to_anchor=(0.5, -0.13), ncols=4, frameon=False)
 

@@ -307,8 +307,9 @@ def run_timeline(
 ) -> Figure:
     """One row per run, in the order they were triggered: a thin line while it
     was held back on purpose (a trigger ``delay``), grey while it waited for a
-    worker (in the queue, for a retry's backoff, for a continue's delay), a
-    coloured bar for each attempt, and its final status as a marker at the end.
+    worker in the queue, light grey with dots while it waited between
+    attempts (a retry's backoff, a continue's delay), a coloured bar for each
+    attempt, and its final status as a marker at the end.
     Each bar's rectangle has ``gid`` ``Bar.gid``; each wait ``wait:<run id>:<n>``."""
     log, shifted = since_first(entries)
     runs = by_run(log)
@@ -325,6 +326,7 @@ def run_timeline(
     thick = 0.7 if n <= 60 else 0.85
     min_width = _min_width(fig, span)
 
+    between_attempts = False  # any wait after a first attempt (a retry's backoff, a delay)
     for y, run_id in enumerate(ids):
         run_entries = runs[run_id]
         first = run_entries[0]
@@ -347,9 +349,12 @@ def run_timeline(
         if stop > cursor:
             waits.append((cursor, stop))
         for i, (a, b) in enumerate(waits):
+            queued = not mine or b <= mine[0].start  # before its first attempt: in the queue
             (rect,) = ax.barh(y, b - a, left=a, height=thick * 0.45, color=look().wait,
-                              linewidth=lw(0), zorder=1).patches
+                              linewidth=lw(0), zorder=1,
+                              **({} if queued else {"alpha": 0.45, "hatch": "..."})).patches
             rect.set_gid(f"wait:{run_id}:{i}")
+            between_attempts = between_attempts or not queued
         for bar in mine:
             style = status_style(bar.status, linewidth=lw(0.6 if n > 60 else 0.9))
             if bar.duration < min_width:  # drawn wider than it was: a dark edge keeps it visible
@@ -386,6 +391,9 @@ def run_timeline(
             for r in runs.values()
         )
         handles: list[Patch | Line2D] = [Patch(facecolor=look().wait, label="waiting for a worker")]
+        if between_attempts:
+            handles.append(Patch(facecolor=look().wait, alpha=0.45, hatch="...",
+                                 label="waiting to try again (backoff, continue delay)"))
         if held_back:
             handles.insert(0, Line2D([], [], color=look().wait, linewidth=lw(1.0),
                                      label="held back (trigger delay)"))
