@@ -33,7 +33,8 @@ class DocPage:
 
 def doc_pages() -> list[DocPage]:
     """Every Markdown page the site has, those that exist."""
-    pages = [DocPage(DOCS / "TEACHERS.md", "teachers.html", "For teachers")]
+    pages = [DocPage(DOCS / "TEACHERS.md", "teachers.html", "For teachers"),
+             DocPage(DOCS / "SETUP.md", "setup.html", "Setting up the course")]
     for note in sorted((DOCS / "teaching").glob("[0-9][0-9]_*.md")):
         pages.append(DocPage(note, f"teaching/{note.stem}.html", _title_of(note)))
     pages.append(DocPage(DOCS / "CHEATSHEET.md", "cheatsheet.html", "Cheat sheet", printable=True))
@@ -154,7 +155,8 @@ def write_docs(out: Path, notebooks: set[str], warnings: list[str]) -> list[str]
         up = "../" * page.target.count("/")
         body = fix_links(render(page.source.read_text(encoding="utf-8")), page, targets,
                          notebooks, warnings)
-        links = [f'<a href="{up}teachers.html">For teachers</a>',
+        links = [f'<a href="{up}setup.html">Setting up</a>',
+                 f'<a href="{up}teachers.html">For teachers</a>',
                  f'<a href="{up}cheatsheet.html">Cheat sheet</a>']
         if (out / "glossary.html").exists() or any(p.target == "glossary.html" for p in pages):
             links.append(f'<a href="{up}glossary.html">Glossary</a>')
