@@ -44,7 +44,7 @@ def test_the_ticket_comes_just_before_the_recap_and_shows_the_unsolved_state(not
     assert start < min(checks) and max(checks) == recap - 1
     assert len(checks) == len(ticket_ids(notebook))
     for i in checks:
-        out = "".join(o.get("text", "") for o in all_cells[i].get("outputs", []))
+        out = "".join("".join(o.get("text", "")) for o in all_cells[i].get("outputs", []))
         assert out.startswith("not solved yet"), f"{notebook} cell {i}: {out!r}"
         answer = text[i - 1]
         assert "# %load solutions/" in answer and "= ..." in answer, f"{notebook} cell {i - 1}"
