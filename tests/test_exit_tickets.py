@@ -108,3 +108,29 @@ def test_tickets_appear_in_the_progress_table() -> None:
     line = next(t for t in table.splitlines() if t.startswith("notebook 05:"))
     assert "[ ] 05.3" in line and "[ ] 05.T1" in line and "[ ] 05.T4" in line
     assert line.index("05.3") < line.index("05.T1")
+
+
+def test_each_plans_exit_ticket_row_names_a_notebook_just_taught_that_has_one() -> None:
+    """"exit ticket (end of NN)" in docs/TEACHERS.md comes after NN in the same
+    session, and NN has a ticket; in the two-day plan every block ends with
+    its own notebook's ticket."""
+    from test_teachers import NOTEBOOK_ROW, PAGE
+
+    named = 0
+    for plan, (sessions, _) in PAGE.items():
+        for session in sessions:
+            taught: list[str] = []
+            for _, what, _ in session.rows:
+                row = NOTEBOOK_ROW.match(what)
+                if row:
+                    taught.append(row.group(1))
+                ticket = re.match(r"exit ticket \(end of (\d\d)\)", what)
+                if ticket:
+                    named += 1
+                    assert ticket.group(1) in taught, f"{plan} / {session.title}: {what!r}"
+                    assert ticket_ids(ticket.group(1)), f"{plan}: {ticket.group(1)} has no ticket"
+    assert named >= 8
+    two_days = [s for s in PAGE["Two days"][0]]
+    ends = [re.match(r"exit ticket \(end of (\d\d)\)", w).group(1)
+            for s in two_days for _, w, _ in s.rows if w.startswith("exit ticket")]
+    assert ends == list(BLOCK_ENDS)
