@@ -20,7 +20,7 @@ def exercise_id_of(path: Path) -> str:
 
 
 def solution_files() -> list[Path]:
-    return sorted(SOLUTIONS.glob("[0-9][0-9]_[0-9]*_*.py"))
+    return sorted(SOLUTIONS.glob("[0-9][0-9]_[0-9T]*_*.py"))
 
 
 def test_every_exercise_has_a_solution_and_back() -> None:

@@ -286,7 +286,7 @@ def test_each_note_has_every_section() -> None:
 
 
 def test_each_solution_opens_with_why_and_the_common_wrong_approach() -> None:
-    files = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_[0-9]*_*.py"))
+    files = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_[0-9T]*_*.py"))
     assert len(files) >= 30
     for path in files:
         head = path.read_text(encoding="utf-8").split("\n\n", 1)[0]

@@ -141,12 +141,12 @@ def progress() -> None:
 
 
 def load_all() -> dict[str, Exercise]:
-    """Import every ``nbNN`` module so their checks register."""
+    """Import every ``nbNN`` module, and the exit tickets, so their checks register."""
     import importlib
     import pkgutil
 
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("nb"):
+        if info.name.startswith("nb") or info.name == "tickets":
             importlib.import_module(f"{__name__}.{info.name}")
     return REGISTRY
 
