@@ -431,13 +431,28 @@ class RedisStore(Store):
         if args[0] != "0":
             self._run("append", *args)
 
+    def _run_list(self, run_id: object, key: str) -> list[str]:
+        """A run's list (entries, logs) read with its existence, in one round trip."""
+        if not isinstance(run_id, str):
+            raise RunNotFoundError(run_id)  # type: ignore[arg-type]
+        try:
+            with self._talk():
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.exists(self.keys.run(run_id))
+                pipe.lrange(key, 0, -1)
+                found, texts = pipe.execute()
+        except InvalidArgumentError:  # text Redis cannot carry names no run
+            found = 0
+        if not found:
+            raise RunNotFoundError(run_id)
+        return texts
+
     def list_entries(self, run_id: str | None = None) -> list[LifecycleEntry]:
-        with self._talk():
-            if run_id is None:
+        if run_id is None:
+            with self._talk():
                 texts = self._redis.zrange(self.keys.entries, 0, -1)
-            else:
-                self._exists(run_id)
-                texts = self._redis.lrange(self.keys.run_entries(run_id), 0, -1)
+        else:
+            texts = self._run_list(run_id, self.keys.run_entries(run_id))
         return [decode_entry(t) for t in texts]
 
     def add_log(self, record: LogRecord) -> None:
@@ -453,9 +468,7 @@ class RedisStore(Store):
             raise RunNotFoundError(record.run_id)
 
     def list_logs(self, run_id: str) -> list[LogRecord]:
-        self._exists(run_id)
-        with self._talk():
-            texts = self._redis.lrange(self.keys.logs(run_id), 0, -1)
+        texts = self._run_list(run_id, self.keys.logs(run_id))
         return [decode_log(run_id, t) for t in texts]
 
     def close(self) -> None:

@@ -1,0 +1,251 @@
+"""The Redis store across real processes: crashes, concurrent claims, a Redis restart.
+
+Every worker is a real process running ``tests/redis_worker.py`` (where the
+task definitions live), as it would be on another machine; the test only
+seeds, kills and reads Redis. The session's Redis (``session_redis``) serves
+every test but the restart, each test under a key prefix of its own; the
+restart test starts its own ``redis-server`` with an append-only file. Every
+process a test starts is stopped by its pid in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import session_redis
+
+from teachtasks import RunFilter, Status, Step
+from teachtasks.processes import RedisServer, free_port, kill_now, kill_pid, start_process
+from teachtasks.stores.redis import RedisStore
+
+WORKER = Path(__file__).with_name("redis_worker.py")
+TIMEOUT = 120  # generous: only there so that a broken store fails instead of hanging
+
+Start = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Start]:
+    """Start worker processes; every one still alive at the end is killed."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: object) -> subprocess.Popen[bytes]:
+        out = open(tmp_path / f"worker-{len(started)}.out", "wb")  # noqa: SIM115
+        proc = start_process([sys.executable, str(WORKER), *map(str, args)],
+                             stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        proc.output = Path(out.name)  # type: ignore[attr-defined]
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            kill_now(proc)
+
+
+def finish(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a worker to exit by itself and check that it succeeded."""
+    code = proc.wait(timeout=TIMEOUT)
+    assert code == 0, f"worker exited {code}: {proc.output.read_text()[-2000:]}"  # type: ignore[attr-defined]
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.005)
+
+
+def log_lines(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        return []
+    return [tuple(line.split()) for line in path.read_text().splitlines()]  # type: ignore[misc]
+
+
+@pytest.fixture
+def where() -> tuple[str, str]:
+    """The session's Redis URL and a key prefix of this test's own."""
+    return session_redis.url(), session_redis.new_prefix()
+
+
+def check_recovered(url: str, prefix: str, exec_log: Path, count: int,
+                    ) -> tuple[Counter[str], dict[str, list[Step]]]:
+    """Every run final and successful, none lost or running; any run executed
+    more than once went through a REQUEUED entry; each finished once."""
+    with RedisStore(url, prefix=prefix) as store:
+        runs = store.list_runs(RunFilter(limit=count + 1))
+        assert len(runs) == count, "runs were lost"
+        assert sorted(r.input["n"] for r in runs) == list(range(count))
+        assert store.count_runs()[Status.SUCCESS] == count, store.count_runs()
+        assert all(r.worker is None and r.lease_expires_at is None for r in runs)
+        steps = {r.id: [e.step for e in store.list_entries(r.id)] for r in runs}
+        logs = {r.id: [line.message for line in store.list_logs(r.id)] for r in runs}
+    executions = Counter(run_id for run_id, _pid in log_lines(exec_log))
+    assert set(executions) == set(steps), "a run finished without being executed"
+    for run_id, times in executions.items():
+        if times > 1:
+            assert Step.REQUEUED in steps[run_id], f"{run_id} ran {times} times, never requeued"
+        assert steps[run_id].count(Step.FINISHED) == 1, steps[run_id]
+        assert steps[run_id].count(Step.ITERATION_STARTED) >= times, steps[run_id]
+        assert logs[run_id] and set(logs[run_id]) == {logs[run_id][0]}  # "recorded n"
+    return executions, steps
+
+
+# ---- a worker SIGKILLed mid-iteration -----------------------------------------------------------
+RUNS = 300
+
+
+def test_a_worker_killed_mid_iteration_loses_nothing(
+    tmp_path: Path, processes: Start, where: tuple[str, str]
+) -> None:
+    url, prefix = where
+    exec_log, marker = tmp_path / "exec.log", tmp_path / "hung"
+    finish(processes("seed", url, prefix, RUNS))
+    first = processes("work", url, prefix, exec_log, "--hang-at", 120, "--marker", marker)
+    wait_for(lambda: marker.exists() and marker.read_text() != "",
+             "the first worker to reach the run it hangs in")
+    kill_pid(first.pid)  # SIGKILL: no cleanup, no finally, leases left behind
+    first.wait(timeout=TIMEOUT)
+    hung = marker.read_text()
+    with RedisStore(url, prefix=prefix) as store:
+        held = store.get_run(hung)
+        assert held.status is Status.RUNNING and held.worker is not None  # by a dead worker
+        assert store.count_runs()[Status.SUCCESS] < RUNS
+
+    finish(processes("work", url, prefix, exec_log))
+
+    executions, steps = check_recovered(url, prefix, exec_log, RUNS)
+    assert executions[hung] == 2 and Step.REQUEUED in steps[hung]  # once more, at most
+    assert max(executions.values()) <= 2
+    assert len({pid for _run, pid in log_lines(exec_log)}) == 2
+
+
+def test_a_worker_killed_at_a_random_point_loses_nothing(
+    tmp_path: Path, processes: Start, where: tuple[str, str]
+) -> None:
+    url, prefix = where
+    exec_log = tmp_path / "exec.log"
+    finish(processes("seed", url, prefix, RUNS))
+    first = processes("work", url, prefix, exec_log)
+    wait_for(lambda: len(log_lines(exec_log)) >= 150, "150 executions")
+    kill_pid(first.pid)
+    first.wait(timeout=TIMEOUT)
+
+    finish(processes("work", url, prefix, exec_log))
+
+    executions, _ = check_recovered(url, prefix, exec_log, RUNS)
+    assert sum(executions.values()) >= RUNS
+    assert max(executions.values()) <= 2  # a run the kill interrupted ran once more, at most
+
+
+# ---- four processes claiming from one Redis ------------------------------------------------------
+def test_four_processes_never_claim_the_same_run(
+    tmp_path: Path, processes: Start, where: tuple[str, str]
+) -> None:
+    url, prefix = where
+    claim_log, go = tmp_path / "claims.log", tmp_path / "go"
+    count = 2000
+    finish(processes("seed", url, prefix, count))
+    ready = [tmp_path / f"ready-{i}" for i in range(4)]
+    workers = [processes("claim", url, prefix, claim_log, r, go) for r in ready]
+    wait_for(lambda: all(r.exists() for r in ready), "four workers to be ready")
+    go.touch()  # all four start claiming at the same moment
+    for worker in workers:
+        finish(worker)
+
+    claims = log_lines(claim_log)
+    claimed = Counter(run_id for run_id, _pid in claims)
+    assert len(claimed) == count and set(claimed.values()) == {1}, claimed.most_common(3)
+    assert len({pid for _run, pid in claims}) >= 2, "the processes did not work side by side"
+    by_pid = dict(claims)
+    with RedisStore(url, prefix=prefix) as store:
+        runs = store.list_runs(RunFilter(limit=count))
+        assert {r.id for r in runs} == set(claimed)
+        assert store.count_runs()[Status.SUCCESS] == count
+        entries = store.list_entries()
+    started = Counter(e.run_id for e in entries if e.step is Step.STARTED)
+    finished = Counter(e.run_id for e in entries if e.step is Step.FINISHED)
+    assert set(started.values()) == {1} and set(finished.values()) == {1}
+    for entry in entries:
+        if entry.step is Step.STARTED:
+            assert entry.worker == f"pid{by_pid[entry.run_id]}"
+
+
+# ---- a Redis restart with an append-only file ------------------------------------------------------
+class AppendOnlyRedis:
+    """A ``redis-server`` of this test's own that logs every write to an
+    append-only file in ``folder`` and fsyncs it before each reply."""
+
+    def __init__(self, folder: Path) -> None:
+        executable = RedisServer().executable
+        if executable is None:
+            pytest.skip("no redis-server here (only a stand-in, or your own Redis)")
+        self.folder = folder
+        self.port = free_port()
+        self.command = [executable, "--port", str(self.port), "--bind", "127.0.0.1",
+                        "--dir", str(folder), "--save", "", "--appendonly", "yes",
+                        "--appendfsync", "always", "--protected-mode", "yes"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = start_process(self.command, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+        def answers() -> bool:
+            try:
+                with redis.Redis(port=self.port, socket_timeout=0.5) as client:
+                    return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, "redis-server answering PING")
+
+    def crash(self) -> None:
+        """SIGKILL: what a crash or an OOM kill does; nothing is flushed on the way out."""
+        assert self.process is not None
+        kill_pid(self.process.pid)
+        self.process.wait(timeout=TIMEOUT)
+
+    def stop(self) -> None:
+        kill_now(self.process)
+
+
+def test_a_redis_restart_with_appendonly_loses_no_finished_run(
+    tmp_path: Path, processes: Start
+) -> None:
+    server = AppendOnlyRedis(tmp_path)
+    exec_log, prefix = tmp_path / "exec.log", "restart"
+    try:
+        server.start()
+        url = server.url()
+        finish(processes("seed", url, prefix, RUNS))
+        worker = processes("work", url, prefix, exec_log)
+        wait_for(lambda: len(log_lines(exec_log)) >= 100, "100 executions")
+        with RedisStore(url, prefix=prefix) as store:  # what Redis said was finished
+            done = {r.id: store.list_entries(r.id) for r in store.list_runs(
+                RunFilter(status=Status.SUCCESS, limit=RUNS))}
+        assert done
+        server.crash()  # with the worker still running: its calls fail until Redis is back
+        server.start()
+        with RedisStore(url, prefix=prefix) as store:
+            for run_id, entries in done.items():
+                assert store.get_run(run_id).status is Status.SUCCESS
+                assert store.list_entries(run_id) == entries
+        finish(worker)  # the same worker process carries on once Redis is back
+        executions, _ = check_recovered(url, prefix, exec_log, RUNS)
+        assert all(executions[run_id] == 1 for run_id in done)  # none of them ran again
+    finally:
+        server.stop()
