@@ -52,10 +52,10 @@ def test_requeue_until_the_cap_then_fail() -> None:
 def test_every_update_is_checked_the_same_way() -> None:
     held = Run(id="r", definition_id="d", status=Status.RUNNING, worker="w")
     with pytest.raises(LeaseLostError):
-        lc.check_update(held, {"progress": 0.5}, worker="other")
+        lc.check_update("r", held.status, held.worker, {"progress": 0.5}, worker="other")
     final = Run(id="r", definition_id="d", status=Status.SUCCESS)
     with pytest.raises(IllegalTransitionError, match="final"):
-        lc.check_update(final, {"output": 2})
+        lc.check_update("r", final.status, None, {"output": 2})
     with pytest.raises(IllegalTransitionError):
         lc.request_abort(final, 1.0)
-    lc.check_update(held, {"progress": 0.5}, worker="w")  # allowed
+    lc.check_update("r", held.status, "w", {"progress": 0.5}, worker="w")  # allowed

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from store_contract import STORES
 
 from teachtasks import (
     NO_RETRY,
@@ -47,9 +48,10 @@ from teachtasks.stores.sqlite import encoding as sqlite_encoding
 from teachtasks.stores.sqlite import schema as sqlite_schema
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "t.db")
+    """Every store of the contract (``store_contract.STORES``), one at a time."""
+    made = STORES[request.param](tmp_path)
     try:
         yield made
     finally:

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from store_contract import STORES
@@ -25,6 +25,7 @@ from teachtasks import (
     TRANSITIONS,
     IllegalTransitionError,
     RetryPolicy,
+    Run,
     Runner,
     SimulatedClock,
     Status,
@@ -77,9 +78,11 @@ class Lifecycle(RuleBasedStateMachine):
             if action == "check-abort":
                 return ctl.response.aborted() if ctl.is_aborted() else ctl.response.done()
             if action == "die":
+                event("a worker died in the middle of an iteration")
                 ctx.state.set("half", True)  # some work written, then the process is gone
                 raise WorkerDied
             if action == "interrupt":
+                event("an iteration was interrupted")
                 raise KeyboardInterrupt  # Ctrl+C in the notebook cell
             ctx.sleep(6)  # over the 5 s budget
             return ctl.response.done()
@@ -94,7 +97,10 @@ class Lifecycle(RuleBasedStateMachine):
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ---- what happens --------------------------------------------------------------------
-    @rule(plan=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=4),
+    # "continue" weighs more: runs that wait between iterations are the ones
+    # the between-iterations crash rule needs
+    @rule(plan=st.lists(st.sampled_from([*ACTIONS, "continue", "continue"]), min_size=1,
+                        max_size=4),
           delay=st.sampled_from([0, 0, 1, 3]))
     def trigger(self, plan: list[str], delay: int) -> None:
         self.ids.append(self.tasks.trigger("scripted", {"plan": plan}, delay=delay).id)
@@ -113,7 +119,35 @@ class Lifecycle(RuleBasedStateMachine):
     @rule()
     def a_worker_claims_and_dies(self) -> None:
         """Right after a claim: of a pending run, or of one between iterations."""
-        self.store.claim(next(self.dead_workers), self.tasks.clock.now(), LEASE)
+        before = {r.id: r.status for r in self.tasks.list_runs(limit=10_000)}
+        claimed = self.store.claim(next(self.dead_workers), self.tasks.clock.now(), LEASE)
+        if claimed is not None:
+            event("a worker died right after claiming a " + (
+                "pending run" if before[claimed.id] is Status.PENDING
+                else "run between iterations"))
+
+    def next_claimable(self) -> Run | None:
+        """The run a claim takes next: the earliest due that nobody holds
+        (ties: the oldest), as both stores order them."""
+        free = [r for r in self.tasks.list_runs(limit=10_000)
+                if r.worker is None and not r.is_final]
+        return min(reversed(free), key=lambda r: r.due_at, default=None)
+
+    @precondition(lambda self: (r := self.next_claimable()) is not None
+                  and r.status is Status.RUNNING)
+    @rule()
+    def a_worker_dies_between_iterations(self) -> None:
+        """A run waits for its next iteration; a worker takes it and dies at once."""
+        waiting = self.next_claimable()
+        assert waiting is not None
+        clock = self.tasks.clock
+        clock.advance(max(0.0, waiting.due_at - clock.now()))
+        claimed = self.store.claim(next(self.dead_workers), clock.now(), LEASE)
+        assert claimed is not None and claimed.id == waiting.id
+        assert (claimed.iterations, claimed.attempt) == (waiting.iterations + 1, 1) or (
+            waiting.retry_pending and (claimed.iterations, claimed.attempt) == (
+                waiting.iterations, waiting.attempt + 1))
+        event("a worker died right after claiming a run between iterations")
 
     @precondition(lambda self: self.ids)
     @rule(index=st.integers(min_value=0))

@@ -224,19 +224,22 @@ def requeue(run: Run, now: float, max_requeues: int = DEFAULT_MAX_REQUEUES) -> C
 
 
 # ---- the one check of every update ------------------------------------------------------------
-def check_update(run: Run, fields: Mapping[str, Any], worker: str | None = None) -> None:
-    """What every store checks before it changes a run through ``Store.update``:
-    only ``UPDATABLE_FIELDS``; with ``worker``, the run must still be that
-    worker's (``LeaseLostError``); a status change must be in the transition
-    table; and a final run changes no more (``IllegalTransitionError``)."""
+def check_update(run_id: str, status: Status, holder: str | None, fields: Mapping[str, Any],
+                 worker: str | None = None) -> None:
+    """What every store checks before it changes a run through ``Store.update``
+    (the run's id, its status and the worker holding it are all it needs, so
+    a store need not build a ``Run`` to ask): only ``UPDATABLE_FIELDS``; with
+    ``worker``, the run must still be that worker's (``LeaseLostError``); a
+    status change must be in the transition table; and a final run changes no
+    more (``IllegalTransitionError``)."""
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidArgumentError(f"these run fields cannot be updated: {sorted(unknown)}")
-    if worker is not None and run.worker != worker:
+    if worker is not None and holder != worker:
         raise LeaseLostError(
-            f"{worker} no longer holds run {run.id!r} (held by {run.worker or 'nobody'})"
+            f"{worker} no longer holds run {run_id!r} (held by {holder or 'nobody'})"
         )
     if "status" in fields:
-        check_transition(run.id, run.status, Status.parse(fields["status"]))
-    elif run.status.is_final:
-        raise IllegalTransitionError(run.id, run.status, run.status, "it is final")
+        check_transition(run_id, status, Status.parse(fields["status"]))
+    elif status.is_final:
+        raise IllegalTransitionError(run_id, status, status, "it is final")

@@ -137,9 +137,11 @@ class Store(ABC):
         now: float,
     ) -> Run:
         """Apply ``changes`` (only ``run.UPDATABLE_FIELDS``) and append ``entries``
-        in one atomic step. A status change is checked against the transition
-        table. With ``worker`` given, the run must still be held by that worker,
-        or ``LeaseLostError`` is raised and nothing changes."""
+        in one atomic step, after ``lifecycle.check_update``: a status change
+        is checked against the transition table, a final run changes no more
+        (``IllegalTransitionError``), and with ``worker`` given the run must
+        still be held by that worker, or ``LeaseLostError`` is raised. A
+        refused update changes nothing."""
 
     @abstractmethod
     def heartbeat(self, run_id: str, worker: str, now: float, lease_seconds: float) -> bool:

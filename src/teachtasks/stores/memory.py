@@ -253,7 +253,7 @@ class MemoryStore(Store):
     ) -> Run:
         with self._lock:
             rec = self._get(run_id)
-            lifecycle.check_update(_view(rec), changes, worker)
+            lifecycle.check_update(run_id, rec["status"], rec["worker"], changes, worker)
             self._apply(rec, lifecycle.Change(dict(changes), tuple(entries)), now)
             return _snapshot(rec)
 

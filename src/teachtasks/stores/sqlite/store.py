@@ -263,7 +263,7 @@ class SQLiteStore(SQLiteFile, Store):
         now = number(now, "now")  # type: ignore[assignment]
         with self._write() as conn:
             run = self._get(conn, run_id)
-            lifecycle.check_update(run, changes, worker)
+            lifecycle.check_update(run.id, run.status, run.worker, changes, worker)
             return self._apply(conn, run, lifecycle.Change(dict(changes), tuple(entries)), now)
 
     def heartbeat(self, run_id: str, worker: str, now: float, lease_seconds: float) -> bool:
