@@ -360,7 +360,8 @@ class RedisStore(Store):
         encoded = None
         while True:
             fields = self._read(run_id)
-            lifecycle.check_update(decode_run(fields), changes, worker)
+            lifecycle.check_update(run_id, Status(fields["status"]), fields.get("worker"),
+                                   changes, worker)
             if encoded is None:  # checked once, before anything is written
                 encoded = self._encode(change)
             applied = self._apply(fields, encoded, now)
