@@ -1,6 +1,7 @@
-"""A worker process for the Redis store tests (run as a script, never imported by them).
+"""A worker process for the Redis store tests (run as a script; the tests import only its tasks).
 
-The tests start it with ``sys.executable tests/redis_worker.py COMMAND URL PREFIX ...``,
+The tests start it (and import only its task definitions, as an app that
+triggers runs would) with ``sys.executable tests/redis_worker.py COMMAND URL PREFIX ...``,
 ``URL`` a Redis URL and ``PREFIX`` the store's key prefix (one per test):
 
 * ``seed URL PREFIX N``: trigger N runs of ``record`` (input ``{"n": i}``), then exit.
@@ -11,6 +12,12 @@ The tests start it with ``sys.executable tests/redis_worker.py COMMAND URL PREFI
   the run whose input is N creates FILE and then hangs, so the test can kill
   the process while that run is certainly mid-execution. While Redis is
   unreachable (a test restarts it) the runner notes errors and keeps trying.
+* ``serve URL PREFIX EXECLOG``: a ``Runner(workers=2)`` over
+  ``TaskManager(RedisStore(URL))`` that runs ``pipeline`` (three iterations)
+  until it is asked to stop (SIGTERM, or CTRL_BREAK on Windows), then stops
+  politely and exits 0. Every execution appends ``"<run id> <iteration>
+  <attempt> <pid>"`` to EXECLOG. This is a machine of its own: it shares
+  nothing with the process that triggers the runs but the Redis URL.
 * ``claim URL PREFIX CLAIMLOG READY GO``: no runner, the bare store: announce
   READY, wait for GO, then claim runs and finish them one at a time until none
   is left, appending ``"<run id> <pid>"`` to CLAIMLOG at each claim.
@@ -23,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,6 +64,19 @@ def record(context, controller):  # noqa: ANN001
     context.log.info(f"recorded {n}")
     time.sleep(0.003)  # a little work, so a kill is likely to land mid-run
     return controller.response.done({"n": n})
+
+
+@task("pipeline", title="Three steps, one per iteration", max_iterations=3)
+def pipeline(context, controller):  # noqa: ANN001
+    """Fetch, transform, store: one iteration each, the state carried between them."""
+    line = f"{context.run.id} {context.iteration} {context.attempt} {os.getpid()}\n"
+    _append_line(SETTINGS["exec_log"], line)
+    context.log.info(f"step {context.iteration} on {os.getpid()}")
+    seen = context.state.get("pids", [])
+    context.state.set("pids", [*seen, os.getpid()])
+    if context.iteration < 3:
+        return controller.response.continue_()
+    return controller.response.done({"n": context.input["n"], "pids": [*seen, os.getpid()]})
 
 
 def seed(url: str, prefix: str, count: int) -> None:
@@ -89,6 +111,24 @@ def work(url: str, prefix: str) -> int:
         runner.stop()
         store.close()
     return 0
+
+
+def serve(url: str, prefix: str) -> int:
+    stop = threading.Event()
+    for name in ("SIGTERM", "SIGBREAK", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())
+    store = RedisStore(url, prefix=prefix)
+    manager = TaskManager(store)
+    manager.register(pipeline)
+    runner = Runner(manager, workers=2, lease_seconds=5.0, poll_interval=0.02).start()
+    try:
+        while not stop.wait(0.1):
+            pass
+    finally:
+        finished = runner.stop(timeout=30)
+        store.close()
+    return 0 if finished and not runner.errors else 5
 
 
 def claim(url: str, prefix: str, claim_log: Path, ready: Path, go: Path) -> int:
@@ -131,6 +171,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("exec_log", type=Path)
     p.add_argument("--hang-at", type=int, default=None)
     p.add_argument("--marker", type=Path, default=None)
+    p = commands.add_parser("serve")
+    p.add_argument("url")
+    p.add_argument("prefix")
+    p.add_argument("exec_log", type=Path)
     p = commands.add_parser("claim")
     p.add_argument("url")
     p.add_argument("prefix")
@@ -144,6 +188,9 @@ def main(argv: list[str]) -> int:
     if args.command == "work":
         SETTINGS.update(exec_log=args.exec_log, hang_at=args.hang_at, marker=args.marker)
         return work(args.url, args.prefix)
+    if args.command == "serve":
+        SETTINGS.update(exec_log=args.exec_log)
+        return serve(args.url, args.prefix)
     return claim(args.url, args.prefix, args.claim_log, args.ready, args.go)
 
 

@@ -21,8 +21,15 @@ import pytest
 import redis
 import session_redis
 
-from teachtasks import RunFilter, Status, Step
-from teachtasks.processes import RedisServer, free_port, kill_now, kill_pid, start_process
+from teachtasks import RunFilter, Status, Step, TaskManager
+from teachtasks.processes import (
+    RedisServer,
+    ask_to_stop,
+    free_port,
+    kill_now,
+    kill_pid,
+    start_process,
+)
 from teachtasks.stores.redis import RedisStore
 
 WORKER = Path(__file__).with_name("redis_worker.py")
@@ -36,9 +43,9 @@ def processes(tmp_path: Path) -> Iterator[Start]:
     """Start worker processes; every one still alive at the end is killed."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(*args: object) -> subprocess.Popen[bytes]:
-        out = open(tmp_path / f"worker-{len(started)}.out", "wb")  # noqa: SIM115
-        proc = start_process([sys.executable, str(WORKER), *map(str, args)],
+    def start(*args: object, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        out = open((cwd or tmp_path) / f"worker-{len(started)}.out", "wb")  # noqa: SIM115
+        proc = start_process([sys.executable, str(WORKER), *map(str, args)], cwd=cwd,
                              stdout=out, stderr=subprocess.STDOUT)
         out.close()
         proc.output = Path(out.name)  # type: ignore[attr-defined]
@@ -179,6 +186,56 @@ def test_four_processes_never_claim_the_same_run(
     for entry in entries:
         if entry.step is Step.STARTED:
             assert entry.worker == f"pid{by_pid[entry.run_id]}"
+
+
+# ---- TaskManager(RedisStore(url)) with Runners on several "machines" ------------------------------
+def test_runners_in_three_processes_share_nothing_but_redis(
+    tmp_path: Path, processes: Start, where: tuple[str, str]
+) -> None:
+    """The multi-machine shape without Celery: this process is the web app (it
+    triggers, it never runs a task); three Runner processes, each in a folder
+    of its own with no file in common, take the runs from Redis."""
+    from redis_worker import pipeline  # the app knows its task definitions, as any app does
+
+    url, prefix = where
+    count = 150
+    folders = [tmp_path / f"machine-{i}" for i in range(3)]
+    machines = []
+    for folder in folders:
+        folder.mkdir()
+        machines.append(processes("serve", url, prefix, folder / "exec.log", cwd=folder))
+    with RedisStore(url, prefix=prefix) as store:
+        app = TaskManager(store)
+        app.register(pipeline)
+        runs = [app.trigger("pipeline", {"n": n}) for n in range(count)]
+        wait_for(lambda: app.count_runs()[Status.SUCCESS] == count, "every run to succeed")
+        for machine in machines:
+            ask_to_stop(machine)  # a polite stop: the runner finishes what it holds
+        for machine in machines:
+            finish(machine)
+        finals = {run.id: app.get_run(run.id) for run in runs}
+        lifecycles = {run.id: [e.step for e in app.lifecycle(run.id)] for run in runs}
+        logs = {run.id: app.logs(run.id) for run in runs}
+    executions = [line.split() for folder in folders
+                  for line in (folder / "exec.log").read_text().splitlines()]
+    done = Counter((run_id, int(iteration)) for run_id, iteration, _attempt, _pid in executions)
+    assert set(done) == {(run.id, i) for run in runs for i in (1, 2, 3)}
+    assert set(done.values()) == {1}  # every iteration executed once, in one place
+    assert {attempt for _run, _it, attempt, _pid in executions} == {"1"}
+    pids = {pid for *_rest, pid in executions}
+    assert len(pids) >= 2, "one machine did all the work"
+    assert pids <= {str(m.pid) for m in machines}
+    for run in runs:
+        final = finals[run.id]
+        assert final.status is Status.SUCCESS and final.output["n"] == run.input["n"]
+        ran_on = [pid for run_id, _it, _a, pid in sorted(
+            executions, key=lambda e: int(e[1])) if run_id == run.id]
+        assert [str(p) for p in final.output["pids"]] == ran_on  # the state went along
+        assert lifecycles[run.id] == [
+            Step.TRIGGERED, Step.STARTED, Step.ITERATION_STARTED, Step.CONTINUED,
+            Step.ITERATION_STARTED, Step.CONTINUED, Step.ITERATION_STARTED, Step.FINISHED]
+        assert [line.message for line in logs[run.id]] == [
+            f"step {i} on {pid}" for i, pid in enumerate(ran_on, start=1)]
 
 
 # ---- a Redis restart with an append-only file ------------------------------------------------------
