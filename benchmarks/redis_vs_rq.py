@@ -131,10 +131,9 @@ def teachtasks_rate(url: str, runs: int, folder: Path, processes: int, threads: 
 
 def rq_rate(url: str, runs: int, folder: Path) -> float:
     import redis
+    from jobs import noop
     from rq import Queue
     from rq.job import Job
-
-    from jobs import noop
 
     connection = redis.Redis.from_url(url)
     connection.flushdb()
