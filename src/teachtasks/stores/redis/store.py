@@ -12,30 +12,25 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import redis
-
 from ... import lifecycle
-from ...checks import check_text, safe_text
+from ...checks import safe_text
 from ...definition import DefinitionRecord
 from ...errors import (
-    ConfigurationError,
     DuplicateRunIdError,
     IllegalTransitionError,
     InvalidArgumentError,
     RunNotFoundError,
-    StoreError,
     UnknownDefinitionError,
 )
 from ...run import LifecycleEntry, LogRecord, Run, Status
 from ..base import RunFilter, Store
 from ..sqlite.encoding import check_filter, number, text, whole
+from .connection import MIN_REDIS, Fields, RedisConnection
 from .keys import (
-    Keys,
     decode_definition,
     decode_entry,
     decode_log,
@@ -48,40 +43,14 @@ from .keys import (
     num,
     pairs,
 )
-from .scripts import SCRIPTS
+
+__all__ = ["MIN_REDIS", "RedisStore"]
 
 _BIGGEST_OFFSET = 2**62
 _CLEANUP_BATCH = 500
-#: The oldest Redis the scripts run on (``ZRANGESTORE`` came with 6.2).
-MIN_REDIS = (6, 2)
-Fields = dict[str, str]
 
 
-def _client(url_or_client: object) -> tuple[redis.Redis, bool]:
-    """A client that answers text (``decode_responses``), and whether this
-    store made it (and so closes it)."""
-    if isinstance(url_or_client, str):
-        try:
-            return redis.Redis.from_url(url_or_client, decode_responses=True), True
-        except ValueError as exc:
-            raise InvalidArgumentError(
-                f"{url_or_client!r} is not a Redis URL ({exc}); for example "
-                "'redis://127.0.0.1:6379/0'"
-            ) from None
-    if isinstance(url_or_client, redis.Redis):
-        pool = url_or_client.connection_pool
-        if pool.connection_kwargs.get("decode_responses"):
-            return url_or_client, False
-        kwargs = {**pool.connection_kwargs, "decode_responses": True}
-        own = type(pool)(connection_class=pool.connection_class, **kwargs)
-        return redis.Redis(connection_pool=own), True
-    raise InvalidArgumentError(
-        "RedisStore takes a Redis URL ('redis://127.0.0.1:6379/0') or a redis.Redis client, "
-        f"not {type(url_or_client).__name__}"
-    )
-
-
-class RedisStore(Store):
+class RedisStore(RedisConnection, Store):
     """Runs, lifecycle entries and logs in a Redis database.
 
     ``RedisStore("redis://127.0.0.1:6379/1")``, or a ``redis.Redis`` client.
@@ -92,73 +61,8 @@ class RedisStore(Store):
 
     shared = True
 
-    def __init__(self, url_or_client: str | redis.Redis, *, prefix: str = "teachtasks") -> None:
-        check_text(prefix, "prefix")
-        if not prefix or any(c.isspace() for c in prefix):
-            raise InvalidArgumentError(
-                f"prefix must be a word without spaces, such as 'teachtasks', not {prefix!r}"
-            )
-        self._redis, self._owned = _client(url_or_client)
-        self.keys = Keys(prefix)
-        self.prefix = prefix
-        with self._talk():
-            info = self._redis.info("server")
-        version = tuple(int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
-        if version < MIN_REDIS:
-            raise ConfigurationError(
-                f"this Redis is version {info.get('redis_version')}; RedisStore needs 6.2 or newer"
-            )
-        self._scripts = {name: self._redis.register_script(src) for name, src in SCRIPTS.items()}
-
-    def __repr__(self) -> str:
-        where = self._redis.connection_pool.connection_kwargs
-        return (f"RedisStore(redis://{where.get('host', '?')}:{where.get('port', '?')}/"
-                f"{where.get('db', 0)}, prefix={self.prefix!r})")
-
-    # ---- talking to Redis -----------------------------------------------------------------------
-    @contextmanager
-    def _talk(self) -> Iterator[None]:
-        """Redis' own errors as ``StoreError``; text Redis cannot carry as
-        ``InvalidArgumentError``."""
-        try:
-            yield
-        except UnicodeEncodeError as exc:
-            raise InvalidArgumentError(
-                f"a text value cannot be stored: it is not valid Unicode ({exc.reason})"
-            ) from exc
-        except redis.ConnectionError as exc:
-            raise StoreError(f"cannot reach Redis ({self!r}): {exc}; is redis-server running?"
-                             ) from exc
-        except redis.RedisError as exc:
-            raise StoreError(f"Redis refused a command: {exc}") from exc
-
-    def _run(self, name: str, *args: Any) -> Any:
-        with self._talk():
-            return self._scripts[name](args=[self.prefix, *args])
-
-    def _read(self, run_id: object) -> Fields:
-        """The run's hash, or ``RunNotFoundError``."""
-        fields: Fields = {}
-        if isinstance(run_id, str):
-            try:
-                with self._talk():
-                    fields = self._redis.hgetall(self.keys.run(run_id))
-            except InvalidArgumentError:  # text Redis cannot carry names no run
-                fields = {}
-        if not fields:
-            raise RunNotFoundError(run_id)  # type: ignore[arg-type]
-        return fields
-
-    def _exists(self, run_id: object) -> None:
-        if not isinstance(run_id, str):
-            raise RunNotFoundError(run_id)  # type: ignore[arg-type]
-        try:
-            with self._talk():
-                found = self._redis.exists(self.keys.run(run_id))
-        except InvalidArgumentError:
-            found = 0
-        if not found:
-            raise RunNotFoundError(run_id)
+    def __enter__(self) -> RedisStore:
+        return self
 
     @staticmethod
     def _entry_args(entries: Iterable[LifecycleEntry]) -> list[str]:
@@ -432,22 +336,6 @@ class RedisStore(Store):
         if args[0] != "0":
             self._run("append", *args)
 
-    def _run_list(self, run_id: object, key: str) -> list[str]:
-        """A run's list (entries, logs) read with its existence, in one round trip."""
-        if not isinstance(run_id, str):
-            raise RunNotFoundError(run_id)  # type: ignore[arg-type]
-        try:
-            with self._talk():
-                pipe = self._redis.pipeline(transaction=True)
-                pipe.exists(self.keys.run(run_id))
-                pipe.lrange(key, 0, -1)
-                found, texts = pipe.execute()
-        except InvalidArgumentError:  # text Redis cannot carry names no run
-            found = 0
-        if not found:
-            raise RunNotFoundError(run_id)
-        return texts
-
     def list_entries(self, run_id: str | None = None) -> list[LifecycleEntry]:
         if run_id is None:
             with self._talk():
@@ -472,14 +360,3 @@ class RedisStore(Store):
         texts = self._run_list(run_id, self.keys.logs(run_id))
         return [decode_log(run_id, t) for t in texts]
 
-    def close(self) -> None:
-        """Close this store's connections (a client you gave it stays open)."""
-        if self._owned:
-            self._redis.close()
-            self._redis.connection_pool.disconnect()
-
-    def __enter__(self) -> RedisStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
