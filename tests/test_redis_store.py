@@ -306,3 +306,94 @@ def test_a_redis_restart_with_appendonly_loses_no_finished_run(
         assert all(executions[run_id] == 1 for run_id in done)  # none of them ran again
     finally:
         server.stop()
+
+
+# ---- what only a Redis store has ---------------------------------------------------------------
+def _busy_store(url: str, prefix: str) -> tuple[RedisStore, TaskManager]:
+    """A store after a bit of everything: continues, retries, aborts, failures."""
+    from teachtasks import RetryPolicy, Runner, SimulatedClock, task
+
+    store = RedisStore(url, prefix=prefix)
+    tasks = TaskManager(store, clock=SimulatedClock())
+
+    @task("mixed", max_iterations=3, retry=RetryPolicy(max_attempts=2, backoff=1, jitter=0))
+    def mixed(ctx, ctl):  # noqa: ANN001, ANN202
+        n = ctx.input["n"]
+        if n % 5 == 0 and ctx.attempt == 1:
+            raise ConnectionError("try again")
+        if n % 7 == 0:
+            return ctl.response.error("no")
+        if ctx.iteration < 2:
+            return ctl.response.continue_(delay=1)
+        return ctl.response.done(n)
+
+    tasks.register(mixed)
+    runs = [tasks.trigger("mixed", {"n": n}, delay=n % 3) for n in range(40)]
+    tasks.abort(runs[1].id)
+    Runner(tasks, workers=3).run_until_idle()
+    for n in range(40, 50):  # some left pending, one held by a worker
+        tasks.trigger("mixed", {"n": n}, delay=100)
+    store.claim("holder", tasks.clock.now() + 200, 30)
+    return store, tasks
+
+
+def test_the_indexes_always_agree_with_the_runs(where: tuple[str, str]) -> None:
+    url, prefix = where
+    store, tasks = _busy_store(url, prefix)
+    client = redis.Redis.from_url(url, decode_responses=True)
+    runs = store.list_runs(RunFilter(limit=100))
+    assert len(runs) == 50
+    for status in Status:
+        ids = set(client.zrange(store.keys.status(status), 0, -1))
+        assert ids == {r.id for r in runs if r.status is status}, status
+        assert store.count_runs()[status] == len(ids)
+    due = {m.split(":", 1)[1] for m in client.zrange(store.keys.due, 0, -1)}
+    assert due == {r.id for r in runs if r.worker is None and not r.is_final}
+    leases = dict(client.zrange(store.keys.leases, 0, -1, withscores=True))
+    assert leases == {r.id: r.lease_expires_at for r in runs if r.worker is not None}
+    finished = dict(client.zrange(f"{prefix}:finished", 0, -1, withscores=True))
+    assert finished == {r.id: r.finished_at for r in runs if r.is_final}
+    assert store.delete_finished_before(tasks.clock.now() + 1) == len(finished)
+    left = store.list_runs(RunFilter(limit=100))
+    assert {r.id for r in left} == {r.id for r in runs if not r.is_final}
+    assert len(store.list_entries()) == sum(len(store.list_entries(r.id)) for r in left)
+    assert not client.zrange(f"{prefix}:finished", 0, -1)
+    store.close()
+
+
+def test_nothing_scans_every_key(where: tuple[str, str]) -> None:
+    url, prefix = where
+    client = redis.Redis.from_url(url, decode_responses=True)
+    client.config_resetstat()
+    store, tasks = _busy_store(url, prefix)
+    for where_ in (RunFilter(status="failed"), RunFilter(definition_id="mixed", limit=5),
+                   RunFilter(created_after=0, created_before=1, status="success")):
+        store.list_runs(where_)
+        store.count_runs(where_)
+    stats = client.info("commandstats")
+    assert "cmdstat_evalsha" in stats and "cmdstat_zadd" in stats  # the counting works
+    assert not {"cmdstat_keys", "cmdstat_scan", "cmdstat_hscan", "cmdstat_zscan"} & set(stats)
+    store.close()
+
+
+def test_scripts_a_restarted_redis_forgot_are_sent_again(where: tuple[str, str]) -> None:
+    url, prefix = where
+    store, tasks = _busy_store(url, prefix)
+    redis.Redis.from_url(url).script_flush()  # what a restart does to loaded scripts
+    run = tasks.trigger("mixed", {"n": 1})
+    assert store.claim("w", tasks.clock.now() + 1000, 30) is not None
+    assert store.get_run(run.id).status in (Status.PENDING, Status.RUNNING)
+    store.close()
+
+
+def test_a_redis_that_is_not_there_is_a_clear_error() -> None:
+    from teachtasks import InvalidArgumentError, StoreError
+
+    with pytest.raises(StoreError, match="cannot reach Redis .* is redis-server running"):
+        RedisStore(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(InvalidArgumentError, match="not a Redis URL"):
+        RedisStore("http://example.com")
+    with pytest.raises(InvalidArgumentError, match="prefix"):
+        RedisStore(session_redis.url(), prefix="two words")
+    with pytest.raises(InvalidArgumentError, match="a Redis URL .* or a redis.Redis client"):
+        RedisStore(6379)  # type: ignore[arg-type]

@@ -94,7 +94,7 @@ class RedisConnection:
             raise InvalidArgumentError(
                 f"a text value cannot be stored: it is not valid Unicode ({exc.reason})"
             ) from exc
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StoreError(f"cannot reach Redis ({self!r}): {exc}; is redis-server running?"
                              ) from exc
         except redis.RedisError as exc:
