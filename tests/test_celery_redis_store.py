@@ -109,3 +109,20 @@ def test_two_workers_in_folders_with_no_file_in_common_share_runs_through_redis(
         assert [e.step for e in ct.bridge.lifecycle(run_id)] == [
             Step.TRIGGERED, Step.STARTED, Step.ITERATION_STARTED, Step.FINISHED]
         assert [line.message for line in ct.bridge.logs(run_id)] == [f"stamped {n}"]
+
+
+def test_a_bridge_whose_redis_is_not_up_yet_still_starts_and_says_why() -> None:
+    from celery import Celery
+
+    from teachtasks import ConfigurationError, task
+    from teachtasks.integrations.celery import CeleryBridge, json_only
+    from teachtasks.processes import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = json_only(Celery("not-yet", broker=url, backend=url, set_as_current=False))
+    bridge = CeleryBridge(app)
+    bridge.register(task("later")(lambda ctx, ctl: ctl.response.done()))  # the worker starts
+    assert bridge.store is None
+    assert bridge.record_errors and "cannot reach Redis" in bridge.record_errors[0]
+    with pytest.raises(ConfigurationError, match="no store .*cannot reach Redis"):
+        bridge.get_run("some-run")

@@ -337,17 +337,25 @@ class CeleryBridge:
 
     @property
     def store(self) -> Store | None:
-        """The shared store (``AUTO`` is resolved on first use, so that making
-        the app does not need Redis to be up yet)."""
+        """The shared store. ``AUTO`` is resolved on first use; while the
+        broker's Redis cannot be reached it is None (the problem is noted in
+        ``record_errors``, and the next use tries again), so that a worker
+        still starts, and runs, while Redis comes up."""
         if isinstance(self._store, str):
             url = store_url(self.app.conf.broker_url)
             if url is None:
                 self._store = None
-            else:
-                from ..stores.redis import RedisStore
+                return None
+            from ..errors import StoreError
+            from ..stores.redis import RedisStore
 
+            try:
                 self._store = RedisStore(url)
-        return self._store
+            except StoreError as exc:
+                self.record_errors.append(f"{type(exc).__name__}: {exc}")
+                logger.warning("teachtasks store: %s", exc)
+                return None
+        return self._store  # type: ignore[return-value]
 
     @store.setter
     def store(self, value: Store | None) -> None:
@@ -497,9 +505,12 @@ class CeleryBridge:
 
     # ---- reading the shared store -----------------------------------------------
     def _need_store(self) -> Store:
-        if self.store is None:
-            raise ConfigurationError("this bridge has no store: give CeleryBridge(store=...)")
-        return self.store
+        store = self.store
+        if store is None:
+            why = f" ({self.record_errors[-1]})" if self._store == AUTO and self.record_errors else ""
+            raise ConfigurationError(
+                f"this bridge has no store{why}: give CeleryBridge(store=...)")
+        return store
 
     def get_run(self, run_id: str) -> Run:
         return self._need_store().get_run(run_id)
