@@ -48,3 +48,12 @@ def snapshot(manager: TaskManager) -> tuple:
     logs = [store.list_logs(r.id) for r in runs]
     return (runs, store.list_entries(), store.list_definitions(), logs,
             [d.id for d in manager.list_definitions()])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the session's Redis (``session_redis``), if a test started it."""
+    import sys
+
+    helper = sys.modules.get("session_redis")
+    if helper is not None:
+        helper.stop()

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import session_redis
 
 from teachtasks import (
     InvalidArgumentError,
@@ -43,11 +44,13 @@ from teachtasks import (
 )
 from teachtasks.lifecycle import WORKER_LOST
 from teachtasks.payload import MAX_DEPTH
+from teachtasks.stores.redis import RedisStore
 
 #: Every store the contract runs on: a name and how to make one in a folder.
 STORES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda folder: MemoryStore(),
     "sqlite": lambda folder: SQLiteStore(folder / "runs.db"),
+    "redis": lambda folder: RedisStore(session_redis.url(), prefix=session_redis.new_prefix()),
 }
 
 

@@ -26,7 +26,8 @@ an exception, retry policy          ``task.retry(countdown=backoff)``: state RET
                                     and ``control.revoke``; final state REVOKED
 ``controller.progress``             ``task.update_state(state="PROGRESS", meta=...)``
 lifecycle log, logs, run record     written to a teachtasks ``Store`` the workers
-                                    share (a ``SQLiteStore`` file)
+                                    share: by default a ``RedisStore`` on the
+                                    broker's Redis, the next database number
 ==================================  ==============================================
 
 JSON only: the bridge refuses an app whose serializer or accepted content is
@@ -84,9 +85,9 @@ from ..stores.base import Store
 from ..stores.memory import MemoryStore
 
 __all__ = [
-    "ENVELOPE", "JSON_ONLY", "PROGRESS", "CeleryBridge", "CeleryWorker", "Envelope",
+    "AUTO", "ENVELOPE", "JSON_ONLY", "PROGRESS", "CeleryBridge", "CeleryWorker", "Envelope",
     "RedisServer", "RunFailedError", "free_port", "json_only", "register", "stop_all",
-    "wait_until",
+    "store_url", "wait_until",
 ]
 
 logger = get_task_logger(__name__)
@@ -103,6 +104,30 @@ JSON_ONLY: dict[str, Any] = {
     "result_accept_content": ["json"],
 }
 _ABORT_KEY = "teachtasks-abort-{}"
+#: ``CeleryBridge(store=AUTO)``, the default: run records in the broker's Redis
+#: (``store_url``), or none when the broker is not Redis.
+AUTO = "auto"
+
+
+def store_url(broker_url: object) -> str | None:
+    """Where the bridge keeps run records by default: the broker's Redis, the
+    next database number (``redis://host:6379/0`` -> ``redis://host:6379/1``),
+    so that a worker needs nothing but the Redis URL, and Celery's own keys
+    and the run records never mix. None when the broker is not Redis."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(broker_url, str):
+        return None
+    parts = urlsplit(broker_url)
+    if parts.scheme not in ("redis", "rediss"):
+        return None
+    path = parts.path.strip("/")
+    db = int(path) if path.isdigit() else 0
+    if db >= 15:
+        raise ConfigurationError(
+            f"the broker uses Redis database {db}, the last of the 16 a Redis has by "
+            "default: give CeleryBridge(store=RedisStore(url)) a database of your choice")
+    return parts._replace(path=f"/{db + 1}").geturl()
 _JSON_NAMES = {"json", "application/json"}
 
 
@@ -275,27 +300,31 @@ class BridgeTask(AbortableTask):
 class CeleryBridge:
     """Teachtasks definitions as Celery tasks of one Celery ``app``.
 
-    ``store`` (optional, but the course always gives one) is where the
-    workers write each run's record, lifecycle log and logs: a
-    ``SQLiteStore`` file every worker process and the notebook open. Without
-    it, runs still work; only Celery knows about them.
+    ``store`` is where the workers write each run's record, lifecycle log
+    and logs. By default (``AUTO``) it is a ``RedisStore`` on the broker's
+    Redis, the next database number (``store_url``), made when it is first
+    needed: every worker, on any machine, needs only the Redis URL. Any
+    ``Store`` the workers share will do (a ``SQLiteStore`` file on one
+    machine). ``store=None``, or a broker that is not Redis: no records;
+    runs still work, only Celery knows about them.
     ``services`` are handed to every run as ``context.services``."""
 
     def __init__(
         self,
         app: Celery,
         *,
-        store: Store | None = None,
+        store: Store | str | None = AUTO,
         services: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
     ) -> None:
         if not isinstance(app, Celery):
             raise InvalidArgumentError(f"CeleryBridge needs a Celery app, not {type(app).__name__}")
         _check_json_only(app)
-        if store is not None and not isinstance(store, Store):
-            raise InvalidArgumentError(f"store must be a teachtasks Store, not {type(store).__name__}")
+        if store is not None and store != AUTO and not isinstance(store, Store):
+            raise InvalidArgumentError(
+                f"store must be a teachtasks Store, None or AUTO, not {type(store).__name__}")
         self.app = app
-        self.store = store
+        self._store: Store | str | None = store
         self.services: dict[str, Any] = dict(services or {})
         self.clock: Clock = clock or RealClock()
         if self.clock.simulated:
@@ -305,6 +334,32 @@ class CeleryBridge:
         #: problems met while writing to the store (never allowed to break a task)
         self.record_errors: list[str] = []
         task_revoked.connect(self._on_revoked, weak=False)
+
+    @property
+    def store(self) -> Store | None:
+        """The shared store. ``AUTO`` is resolved on first use; while the
+        broker's Redis cannot be reached it is None (the problem is noted in
+        ``record_errors``, and the next use tries again), so that a worker
+        still starts, and runs, while Redis comes up."""
+        if isinstance(self._store, str):
+            url = store_url(self.app.conf.broker_url)
+            if url is None:
+                self._store = None
+                return None
+            from ..errors import StoreError
+            from ..stores.redis import RedisStore
+
+            try:
+                self._store = RedisStore(url)
+            except StoreError as exc:
+                self.record_errors.append(f"{type(exc).__name__}: {exc}")
+                logger.warning("teachtasks store: %s", exc)
+                return None
+        return self._store  # type: ignore[return-value]
+
+    @store.setter
+    def store(self, value: Store | None) -> None:
+        self._store = value
 
     # ---- definitions ----------------------------------------------------------
     def register(self, definition: TaskDefinition, *, name: str | None = None,
@@ -450,9 +505,12 @@ class CeleryBridge:
 
     # ---- reading the shared store -----------------------------------------------
     def _need_store(self) -> Store:
-        if self.store is None:
-            raise ConfigurationError("this bridge has no store: give CeleryBridge(store=...)")
-        return self.store
+        store = self.store
+        if store is None:
+            why = f" ({self.record_errors[-1]})" if self._store == AUTO and self.record_errors else ""
+            raise ConfigurationError(
+                f"this bridge has no store{why}: give CeleryBridge(store=...)")
+        return store
 
     def get_run(self, run_id: str) -> Run:
         return self._need_store().get_run(run_id)
@@ -679,7 +737,7 @@ class CeleryBridge:
                 recorded, env, definition.id, Status.ABORTED, run.input))
 
 
-def register(app: Celery, definition: TaskDefinition, *, store: Store | None = None,
+def register(app: Celery, definition: TaskDefinition, *, store: Store | str | None = AUTO,
              services: Mapping[str, Any] | None = None, **options: Any) -> BridgeTask:
     """One definition, one Celery task, in one call: ``register(app, definition)``.
     The app's bridge is made on first use (with ``store`` and ``services``)
@@ -688,7 +746,7 @@ def register(app: Celery, definition: TaskDefinition, *, store: Store | None = N
     if bridge is None:
         bridge = CeleryBridge(app, store=store, services=services)
         app.teachtasks_bridge = bridge
-    elif store is not None or services is not None:
+    elif store != AUTO or services is not None:
         raise ConfigurationError("this app's bridge already exists: give store and services "
                                  "to the first register() call only")
     return bridge.register(definition, **options)
