@@ -142,6 +142,8 @@ class Lifecycle(RuleBasedStateMachine):
         assert waiting is not None
         clock = self.tasks.clock
         clock.advance(max(0.0, waiting.due_at - clock.now()))
+        if clock.now() < waiting.due_at:  # advance() rounds to nanoseconds: land on it exactly
+            clock.set(waiting.due_at)
         claimed = self.store.claim(next(self.dead_workers), clock.now(), LEASE)
         assert claimed is not None and claimed.id == waiting.id
         assert (claimed.iterations, claimed.attempt) == (waiting.iterations + 1, 1) or (
