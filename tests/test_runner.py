@@ -351,3 +351,39 @@ def test_decide_is_the_one_rulebook() -> None:
     assert (retry.step, retry.delay) == (Step.RETRY_SCHEDULED, 3)
     assert outcome(failure=ConnectionError("x"), attempt=2).status is Status.FAILED
     assert outcome(RESPONSES.error("no")).error == {"type": "Error", "message": "no"}
+
+
+def test_a_store_failing_between_claims_does_not_kill_the_worker() -> None:
+    """A store that fails while a worker looks for its next due run (Redis dropped the
+    connection, a locked file) is noted in ``errors``; the worker goes on."""
+    from teachtasks import MemoryStore, Runner, StoreError, TaskManager
+
+    class Flaky(MemoryStore):
+        failures = 1
+
+        def next_due(self):
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise StoreError("the store did not answer")
+            return super().next_due()
+
+    tasks = TaskManager(Flaky())
+
+    @tasks.task("noop")
+    def noop(ctx, ctl):
+        return ctl.response.done()
+
+    runner = Runner(tasks, workers=1, poll_interval=0.01)
+    runner.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 5
+        while Flaky.failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        run = tasks.trigger("noop")
+        assert runner.wait_idle(timeout=10)
+    finally:
+        runner.stop()
+    assert tasks.get_run(run.id).status.value == "success"
+    assert any(isinstance(e, StoreError) for e in runner.errors)

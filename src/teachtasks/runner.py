@@ -473,13 +473,13 @@ class Runner:
         while not self._stopping.is_set():
             try:
                 run = self.step(worker)
-            except Exception as exc:  # a store that failed (a locked file): note it, go on
+                if run is not None:
+                    continue
+                due = self.store.next_due()
+            except Exception as exc:  # a store that failed (a locked file, Redis gone): note it, go on
                 self._note_error(worker, exc)
                 self._stopping.wait(self.poll_interval)
                 continue
-            if run is not None:
-                continue
-            due = self.store.next_due()
             timeout = self.poll_interval
             if due is not None:
                 timeout = min(timeout, max(0.0, due - self.clock.now()))
