@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import check_number
+from .checks import MAX_DELAY_SECONDS, check_number
 from .errors import InvalidDefinitionError, TeachtasksError
 from .lifecycle import DEFAULT_MAX_REQUEUES
 from .payload import JSON
@@ -182,6 +182,31 @@ class TaskDefinition:
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
                 raise InvalidDefinitionError(f"definition {self.id!r}: {name} must be a function")
+
+    def admit(self, input: JSON, *, delay: float = 0.0) -> JSON:  # noqa: A002
+        """The checks every trigger makes before anything is written or sent, in
+        one place for ``TaskManager.trigger`` and the Celery bridge: the delay
+        is a number of seconds in range, the input is JSON (a checked copy is
+        returned), ``validate`` accepts it, ``on_before_trigger`` does not refuse."""
+        from .errors import InputValidationError, TriggerRefusedError
+        from .payload import check_json
+
+        check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
+                     hint=" (seconds before a worker may take the run)")
+        checked = check_json(input, "input")
+        if self.validate is not None:
+            try:
+                self.validate(checked)
+            except Exception as exc:
+                raise InputValidationError(f"input rejected by {self.id!r}: {exc}") from exc
+        if self.on_before_trigger is not None:
+            try:
+                verdict = self.on_before_trigger(checked)
+            except Exception as exc:
+                raise TriggerRefusedError(f"on_before_trigger of {self.id!r} refused: {exc}") from exc
+            if verdict is False:
+                raise TriggerRefusedError(f"on_before_trigger of {self.id!r} returned False")
+        return checked
 
     def call_hook(self, name: str, run: Run, now: float) -> LifecycleEntry | None:
         """Call hook ``name`` (if set) with the run. A hook must never break

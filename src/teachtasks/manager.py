@@ -43,7 +43,7 @@ from .errors import (
     UnknownDefinitionError,
 )
 from .events import EventBus
-from .payload import JSON, check_json
+from .payload import JSON
 from .run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status, Step
 from .stores.base import RunFilter, Store
 from .stores.memory import MemoryStore
@@ -258,25 +258,8 @@ class TaskManager:
         check_text(idempotency_key, "idempotency_key", optional=True)
         if parent_id is not None:
             check_text(parent_id, "parent_id")
-        checked = check_json(input, "input")
-        if parent_id is not None:
             self.store.get_run(parent_id)  # RunNotFoundError if there is no such parent
-        if definition.validate is not None:
-            try:
-                definition.validate(checked)
-            except Exception as exc:
-                raise InputValidationError(
-                    f"input rejected by {definition_id!r}: {exc}"
-                ) from exc
-        if definition.on_before_trigger is not None:
-            try:
-                verdict = definition.on_before_trigger(checked)
-            except Exception as exc:
-                raise TriggerRefusedError(
-                    f"on_before_trigger of {definition_id!r} refused: {exc}"
-                ) from exc
-            if verdict is False:
-                raise TriggerRefusedError(f"on_before_trigger of {definition_id!r} returned False")
+        checked = definition.admit(input, delay=delay)
         now = self.clock.now()
         run_id = self._new_id()
         run = Run(

@@ -63,7 +63,6 @@ except ImportError as exc:  # pragma: no cover - the course installs it
     ) from exc
 
 from .. import lifecycle
-from ..checks import MAX_DELAY_SECONDS, check_number
 from ..clock import Clock, RealClock
 from ..context import Context, RunLogger
 from ..controller import Controller, Response
@@ -71,11 +70,9 @@ from ..definition import TaskDefinition
 from ..errors import (
     ConfigurationError,
     IllegalTransitionError,
-    InputValidationError,
     InvalidArgumentError,
     RunNotFoundError,
     TeachtasksError,
-    TriggerRefusedError,
     UnknownDefinitionError,
 )
 from ..payload import JSON, check_json, copy_json
@@ -410,23 +407,7 @@ class CeleryBridge:
         ``on_before_trigger`` accept it. The run id is the Celery task id.
         ``delay`` becomes Celery's ``countdown``."""
         definition_id = definition.id if isinstance(definition, TaskDefinition) else definition
-        found = self.definition(definition_id)
-        check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
-                     hint=" (seconds before a worker may take the run)")
-        checked = check_json(input, "input")
-        if found.validate is not None:
-            try:
-                found.validate(checked)
-            except Exception as exc:
-                raise InputValidationError(f"input rejected by {definition_id!r}: {exc}") from exc
-        if found.on_before_trigger is not None:
-            try:
-                verdict = found.on_before_trigger(checked)
-            except Exception as exc:
-                raise TriggerRefusedError(
-                    f"on_before_trigger of {definition_id!r} refused: {exc}") from exc
-            if verdict is False:
-                raise TriggerRefusedError(f"on_before_trigger of {definition_id!r} returned False")
+        checked = self.definition(definition_id).admit(input, delay=delay)
         run_id = options.pop("task_id", None) or str(uuid.uuid4())
         now = self.clock.now()
         detail: dict[str, JSON] = {}
