@@ -57,6 +57,7 @@ from .run import (
     check_transition,
 )
 from .runner import Runner
+from .simulation import Fault
 from .stores import DefinitionRecord, MemoryStore, RunFilter, SQLiteStore, Store
 
 __version__ = "0.1.0"
@@ -65,6 +66,7 @@ __all__ = [
     "ACTIVE_STATUSES", "FINAL_STATUSES", "NO_RETRY", "TRANSITIONS", "Aborted", "Clock",
     "ConfigurationError", "Context", "Continue", "Controller", "DefinitionInUseError",
     "DefinitionRecord", "Done", "DuplicateDefinitionError", "DuplicateRunIdError", "Error", "EventBus",
+    "Fault",
     "IllegalTransitionError", "InputValidationError", "InvalidArgumentError",
     "InvalidDefinitionError", "LeaseLostError", "LifecycleEntry", "LogRecord",
     "MaxIterationsError", "MemoryStore", "PayloadNotJSONError", "RealClock", "Refusal",

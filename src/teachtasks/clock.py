@@ -56,8 +56,11 @@ class RealClock:
 class SimulatedClock:
     """A clock that starts at ``start`` and moves only by ``sleep``/``advance``/``set``.
 
-    It is meant for one thread at a time: the runner's step mode
-    (``Runner.run_until_idle``) drives it. Worker threads need a ``RealClock``.
+    ``Runner.run_until_idle`` drives it with a simulated pool
+    (``simulation.py``): each simulated worker has its own point in time, and
+    there ``sleep`` hands control to whichever worker's time is earliest.
+    Anywhere else (``Runner.step()``, your own code) ``sleep`` simply moves the
+    clock forward. Real worker threads (``Runner.start``) need a ``RealClock``.
     """
 
     simulated = True
@@ -66,6 +69,8 @@ class SimulatedClock:
         self._now = float(start)
         self._lock = threading.Lock()
         self._alarms: list[tuple[float, Callable[[], Any]]] = []
+        #: the simulated pool driving this clock, while ``run_until_idle`` runs
+        self._simulation: Any = None
 
     def now(self) -> float:
         return self._now
@@ -73,18 +78,27 @@ class SimulatedClock:
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
 
+    def _simulated_worker(self) -> Any:
+        sim = self._simulation
+        return sim if sim is not None and sim.is_actor() else None
+
     def at(self, when: float, function: Callable[[], Any]) -> None:
         """Call ``function()`` once the clock reaches ``when``: "someone clicks
-        Cancel at t=5", on paper. Alarms ring when time moves forward with
-        ``sleep``/``advance`` (a run doing its simulated work), in time order."""
+        Cancel at t=5", on paper. Alarms ring in time order as time moves forward:
+        with ``sleep``/``advance``, or in a simulated pool when the earliest
+        worker reaches ``when`` (an idle pool does not wait for an alarm)."""
         if not callable(function):
             raise InvalidArgumentError("at() needs a function to call")
         self._alarms.append((float(when), function))
         self._alarms.sort(key=lambda alarm: alarm[0])
 
     def advance(self, seconds: float) -> float:
-        """Move forward by ``seconds`` (ringing any alarm passed); returns the new time."""
+        """Move forward by ``seconds`` (ringing any alarm passed); returns the new time.
+        In a simulated worker, the other workers catch up meanwhile."""
         seconds = _check_seconds(seconds)
+        sim = self._simulated_worker()
+        if sim is not None:
+            return float(sim.sleep(seconds))
         with self._lock:
             self._now = round(self._now + seconds, 9)
             now = self._now

@@ -30,10 +30,12 @@ Two ways to drive it:
 * **threads**: ``start()`` a pool of worker threads (the concurrency limit is
   their number), ``wait_idle()``, ``stop()`` (in-flight iterations finish);
 * **steps**: ``step()`` does one iteration in the calling thread, and
-  ``run_until_idle()`` steps until nothing is left. On a ``SimulatedClock``
-  the pool is simulated: each worker has its own point in time, every
-  iteration runs whole on one worker, and the same scenario gives the same
-  lifecycle log every time.
+  ``run_until_idle()`` goes on until nothing is left. On a ``SimulatedClock``
+  the pool is simulated (``simulation.py``): every worker runs this same
+  worker loop in simulated time, only one at a time, always the one whose
+  time is earliest, so a run never sees what another wrote "later"; the same
+  scenario gives the same lifecycle log every time, and faults can be
+  injected at chosen moments (``kill_worker``, ``pause_worker``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from .errors import (
 from .manager import TaskManager
 from .payload import JSON
 from .run import ACTIVE_STATUSES, Run, Status, Step
+from .simulation import Fault, Simulation
 from .stores.base import MAX_PAGE, RunFilter
 
 #: Worker-level problems (a store that failed, a thread that died) are
@@ -254,6 +257,10 @@ class Runner:
         #: unexpected exceptions a worker thread met (and survived), for
         #: inspection; each is also logged on the ``teachtasks`` logger
         self.errors: list[BaseException] = []
+        self._sim: Simulation | None = None
+        self._faults: list[Fault] = []
+        #: the faults the last ``run_until_idle`` applied (a picture marks them)
+        self.faults: list[Fault] = []
         manager.on_new_run(self._on_new_run)
 
     # ---- one iteration ------------------------------------------------------------
@@ -337,11 +344,16 @@ class Runner:
     def _reap(self, now: float) -> None:
         """Requeue the runs whose worker died; one lost too often has failed
         instead (``lifecycle.requeue``), and its ``on_error`` fires."""
+        requeued = False
         for run in self.store.requeue_expired(now):
             if run.status is Status.FAILED:
                 definition = self.manager.find_definition(run.definition_id)
                 if definition is not None:
                     self.manager.fire_hook(definition, "on_error", run)
+            else:
+                requeued = True
+        if requeued:
+            self._notify()
 
     def _held_until(self) -> float | None:
         """When the earliest lease of a run some worker holds ends (None when
@@ -384,7 +396,13 @@ class Runner:
             raise ConfigurationError("the worker threads are running; use wait_idle() instead")
         check_number(max_steps, "max_steps", low=0, whole=True)
         if self.clock.simulated:
-            return self._simulate(max_steps, on_step)
+            sim = self._sim = Simulation(self, self._faults)
+            self._faults = []
+            try:
+                return sim.run(max_steps, on_step)
+            finally:
+                self._sim = None
+                self.faults = sim.applied
         steps = 0
         while steps < max_steps:
             run = self.step(self.worker_names[0])
@@ -402,47 +420,46 @@ class Runner:
                 on_step(run)
         return steps
 
-    def _simulate(self, max_steps: int, on_step: Callable[[Run], Any] | None) -> int:
-        clock = self.clock
-        assert hasattr(clock, "set")
-        free_at = dict.fromkeys(self.worker_names, clock.now())
-        end = clock.now()
-        steps = 0
-        try:
-            while steps < max_steps:
-                worker = min(self.worker_names, key=lambda w: free_at[w])  # ties: lowest number
-                clock.set(free_at[worker])
-                run = self.step(worker)
-                if run is None:
-                    due = self.store.next_due()
-                    if due is None:
-                        held = self._held_until()
-                        if held is None:
-                            break
-                        # a run held by a worker that is gone: its lease ends, on paper,
-                        # and the run is requeued (the lease must be *past*: a hair more)
-                        later = max(held, clock.now()) + 1e-6
-                        clock.set(later)
-                        self._reap(later)
-                        free_at = {w: max(t, later) for w, t in free_at.items()}
-                        end = max(end, later)
-                        continue
-                    # nothing due for this worker yet: it idles until the next due run
-                    free_at[worker] = max(due, free_at[worker] + 1e-9)
-                    continue
-                steps += 1
-                free_at[worker] = clock.now()
-                end = max(end, clock.now())
-                if on_step is not None:
-                    on_step(run)
-        finally:
-            # also when an iteration raised (a KeyboardInterrupt): the clock never
-            # goes back to an earlier worker's time
-            clock.set(max(end, clock.now()))
-        return steps
+    # ---- faults at chosen simulated moments --------------------------------------------
+    def _fault(self, kind: str, worker: str, at: float, seconds: float = 0.0) -> Fault:
+        if not self.clock.simulated:
+            raise ConfigurationError(
+                f"{kind}_worker() works on a SimulatedClock; on a real clock, kill or pause "
+                "a real process (notebook 07 shows how)")
+        if worker not in self.worker_names:
+            raise InvalidArgumentError(
+                f"no worker {worker!r} in this runner; its workers are {self.worker_names}")
+        check_number(at, "at", low=0)
+        fault = Fault(kind, worker, float(at), float(seconds))
+        self._faults.append(fault)
+        return fault
+
+    def kill_worker(self, worker: str, *, at: float) -> Fault:
+        """In the next ``run_until_idle``, ``worker`` dies at simulated time
+        ``at`` as with SIGKILL: it runs no further line and writes nothing;
+        its lease ends and the reaper requeues its run for another worker."""
+        return self._fault("kill", worker, at)
+
+    def pause_worker(self, worker: str, *, at: float, seconds: float) -> Fault:
+        """In the next ``run_until_idle``, ``worker`` freezes at ``at`` for
+        ``seconds`` (its lease renewals too), then goes on where it was.
+        Frozen past its lease, its run is run again elsewhere meanwhile, and
+        it still finishes its own iteration: why a task's body must be
+        idempotent."""
+        check_number(seconds, "seconds", above=0)
+        return self._fault("pause", worker, at, seconds)
 
     # ---- thread mode -----------------------------------------------------------------------
     def _on_new_run(self, run: Run) -> None:
+        self._notify()
+
+    def _notify(self) -> None:
+        """A run may be due now: wake a worker that waits for work (in a
+        simulation, every one)."""
+        sim = self._sim
+        if sim is not None:
+            sim.notify()
+            return
         with self._wake:
             self._wake.notify()
 
@@ -470,22 +487,59 @@ class Runner:
         return self
 
     def _work(self, worker: str) -> None:
+        """One worker's loop: in a thread, or as a simulated worker."""
         while not self._stopping.is_set():
             try:
                 run = self.step(worker)
-                if run is not None:
-                    continue
-                due = self.store.next_due()
+                due = None if run is not None else self.store.next_due()
             except Exception as exc:  # a store that failed (a locked file, Redis gone): note it, go on
                 self._note_error(worker, exc)
-                self._stopping.wait(self.poll_interval)
+                self._rest(self.poll_interval)
                 continue
-            timeout = self.poll_interval
-            if due is not None:
-                timeout = min(timeout, max(0.0, due - self.clock.now()))
-            with self._wake:
-                if not self._stopping.is_set():
-                    self._wake.wait(timeout)
+            if run is not None:
+                self._stepped(run)
+            else:
+                self._wait_for_work(due)
+
+    def _stepped(self, run: Run) -> None:
+        """After an iteration: a run that goes on may be for another worker."""
+        if run.status is Status.PENDING:
+            self._notify()
+        if self._sim is not None:
+            self._sim.stepped(run)
+
+    def _wait_for_work(self, due: float | None) -> None:
+        """Wait until the next due run (``due``), a new run, or at most
+        ``poll_interval``: other processes may add runs to a shared store.
+        A simulated pool does not poll: nothing outside it adds runs, and
+        every change that makes one due wakes it."""
+        sim, now = self._sim, self.clock.now()
+        if sim is not None:
+            if due is None or due <= now:
+                sim.wait(None, for_work=True)
+            else:
+                sim.wait(None, for_work=True, until=due)
+            return
+        timeout = self.poll_interval
+        if due is not None:
+            timeout = min(timeout, max(0.0, due - now))
+        with self._wake:
+            if not self._stopping.is_set():
+                self._wake.wait(timeout)
+
+    def _rest(self, seconds: float) -> bool:
+        """Wait ``seconds`` (simulated ones in a simulation); True once stopping."""
+        sim = self._sim
+        if sim is None:
+            return self._stopping.wait(seconds)
+        sim.wait(seconds, for_work=False)
+        return self._stopping.is_set()
+
+    def _workers_alive(self) -> bool:
+        sim = self._sim
+        if sim is not None:
+            return sim.any_worker_alive()
+        return any(t.is_alive() for t in self._threads if t.name != "housekeeper")
 
     def _note_error(self, where: str, exc: Exception) -> None:
         """A worker-level problem: kept in ``errors`` and logged on ``teachtasks``."""
@@ -498,10 +552,9 @@ class Runner:
         last iteration in flight has really ended, so that no other runner
         takes a run this one is still executing."""
         interval = min(self.lease_seconds / 3, 1.0)
-        workers = [t for t in self._threads if t.name != "housekeeper"]
         while True:
-            stopping = self._stopping.wait(interval)
-            if stopping and not any(t.is_alive() for t in workers):
+            stopping = self._rest(interval)
+            if stopping and not self._workers_alive():
                 return
             now = self.clock.now()
             try:

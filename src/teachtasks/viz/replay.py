@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from ..run import LifecycleEntry, Status, Step
+from ..simulation import Fault
 from ._figure import new_figure
 from ._log import in_clock_order, since_first
 from .colors import INK, STATUS_COLORS, STATUS_HATCHES
@@ -104,21 +105,33 @@ def _draw_runs(ax: Axes, state: dict[str, Status], all_runs: list[str], lit: str
                         "edgecolor": "none"})
 
 
-def caption(entries: Sequence[LifecycleEntry], k: int) -> str:
+def caption(entries: Sequence[LifecycleEntry], k: int, faults: Sequence[Fault] = ()) -> str:
     """One line saying what step ``k`` was, in words (a wall clock's times
-    counted from the first entry)."""
+    counted from the first entry), and which ``faults`` (a simulated runner's
+    ``runner.faults``) had struck by then: the log cannot say it, a dead or
+    frozen worker writes nothing."""
     log, _ = since_first(entries)
     if k <= 0:
         return f"step 0 of {len(log)}: nothing has happened yet"
     k = min(k, len(log))
     e = log[k - 1]
     where = f" on {e.worker}" if e.worker else ""
+    struck = [fault_words(f) for f in faults if f.at <= e.time]
+    after = f"  [{'; '.join(struck)}]" if struck else ""
     return (f"step {k} of {len(log)}: t={e.time:g}s  {e.run_id} ({e.definition_id}) "
-            f"{e.step.value}{where} -> {e.status.value}")
+            f"{e.step.value}{where} -> {e.status.value}{after}")
+
+
+def fault_words(fault: Fault) -> str:
+    """A fault in words: "worker-1 killed at t=3" or "worker-1 paused at t=1 for 60 s"."""
+    if fault.kind == "pause":
+        return f"{fault.worker} paused at t={fault.at:g} for {fault.seconds:g} s"
+    return f"{fault.worker} killed at t={fault.at:g}"
 
 
 @drawn_in_look
-def replay_figure(entries: Iterable[LifecycleEntry], k: int) -> Figure:
+def replay_figure(entries: Iterable[LifecycleEntry], k: int,
+                  faults: Sequence[Fault] = ()) -> Figure:
     """The replay at step ``k``, as one figure: the state chart (with the number
     of runs in each status, and the ``k``-th entry's transition lit up) above
     every run's status."""
@@ -135,7 +148,7 @@ def replay_figure(entries: Iterable[LifecycleEntry], k: int) -> Figure:
     chart_ax = top.add_subplot()
     statechart(None, chart_ax, current=current,
                node_counts={s: counts.get(s, 0) for s in Status},
-               title=f"Replay, {caption(log, k)}")
+               title=f"Replay, {caption(log, k, faults)}")
     chart_ax.title.set_fontsize(10)
     runs_ax = bottom.add_subplot()
     lit = log[k - 1].run_id if k else None
@@ -154,10 +167,11 @@ class Replay:
     the step it was left at)."""
 
     def __init__(self, entries: Iterable[LifecycleEntry], *, step: int = 0,
-                 interval_ms: int = 700) -> None:
+                 interval_ms: int = 700, faults: Sequence[Fault] = ()) -> None:
         import ipywidgets as w
 
         self.entries = in_clock_order(entries)
+        self.faults = list(faults)
         n = len(self.entries)
         self._cache: dict[int, bytes] = {}
         self.slider = w.IntSlider(value=max(0, min(step, n)), min=0, max=n, description="step",
@@ -195,16 +209,17 @@ class Replay:
         k = self.step if k is None else k
         if k not in self._cache:
             buffer = io.BytesIO()
-            replay_figure(self.entries, k).savefig(buffer, format="png")
+            replay_figure(self.entries, k, self.faults).savefig(buffer, format="png")
             self._cache[k] = buffer.getvalue()
         return self._cache[k]
 
     def _render(self, k: int) -> None:
-        self.caption.value = f"<code>{html.escape(caption(self.entries, k))}</code>"
+        self.caption.value = f"<code>{html.escape(caption(self.entries, k, self.faults))}</code>"
         self.image.value = self.png(k)
 
     def __repr__(self) -> str:
-        return f"Replay of {len(self.entries)} lifecycle entries ({caption(self.entries, self.step)})"
+        return (f"Replay of {len(self.entries)} lifecycle entries "
+                f"({caption(self.entries, self.step, self.faults)})")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})

@@ -31,6 +31,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from ..run import LifecycleEntry, Status, Step
+from ..simulation import Fault
 from ._figure import figure_of, new_figure, style_time_axis
 from ._log import by_run, in_clock_order, natural_key, since_first, time_label, time_span
 from .colors import (
@@ -226,26 +227,33 @@ def timeline(
     label_runs: bool = True,
     legend: bool = True,
     width: float = 10.0,
+    faults: Sequence[Fault] = (),
 ) -> Figure:
     """A Gantt chart of the lifecycle log: one row per worker, one bar per
     attempt, coloured (and hatched) by the run's status when the attempt
     ended; markers where runs were triggered, scheduled a retry, continued,
     were asked to abort or were requeued after their worker's lease expired.
-    Runs are named on their bars when there is room. Returns the figure; each
-    bar's rectangle has ``gid`` ``Bar.gid``."""
+    Runs are named on their bars when there is room. ``faults`` (a simulated
+    runner's ``runner.faults``) are drawn on their worker's row: a cross where
+    it was killed, a dotted frame over the time it was paused; the log itself
+    cannot show them (a frozen or dead worker writes nothing). Returns the
+    figure; each bar's rectangle has ``gid`` ``Bar.gid``."""
     log, shifted = since_first(entries)
     attempts = bars(log)
     marks = _markers(log)
-    workers = sorted({b.worker or QUEUE_ROW for b in attempts} | {row for _, _, row in marks}
-                     - {QUEUE_ROW}, key=natural_key)
+    workers = sorted(({b.worker or QUEUE_ROW for b in attempts} | {row for _, _, row in marks}
+                      | {f.worker for f in faults}) - {QUEUE_ROW}, key=natural_key)
     rows = ([QUEUE_ROW] if any(row == QUEUE_ROW for _, _, row in marks) else []) + workers
     y_of = {row: i for i, row in enumerate(rows)}
     own_figure = ax is None
     fig, ax = _axes(ax, width, 2.0 + 0.42 * max(len(rows), 2) + (0.9 if legend else 0))
 
     start, end = time_span(log)
+    for fault in faults:
+        start, end = min(start, fault.at), max(end, fault.at + fault.seconds)
     span = max(end - start, 1e-9)
     min_width = _min_width(fig, span)
+    _draw_faults(ax, faults, y_of)
 
     for bar in attempts:
         y = y_of[bar.worker or QUEUE_ROW]
@@ -287,6 +295,8 @@ def timeline(
                                  label="not over when the log ends"))
         present = {s for s, _, _ in marks}
         handles += [step_handle(s) for s in STEP_MARKERS if s in present]
+        handles += [FAULT_HANDLES[kind]() for kind in ("kill", "pause")
+                    if any(f.kind == kind for f in faults)]
         _legend(fig, ax, own_figure, handles, title="bar colour: the run's status when the "
                 "attempt ended;  markers: steps")
 
@@ -294,6 +304,34 @@ def timeline(
         _fit_labels(fig, ax, [(b.start, b.start + max(b.duration, min_width),
                                y_of[b.worker or QUEUE_ROW], _names(b)) for b in attempts], fs(8))
     return fig
+
+
+def _draw_faults(ax: Axes, faults: Sequence[Fault], y_of: dict[str, int]) -> None:
+    """Kills and pauses on their worker's row (see ``timeline``)."""
+    for fault in faults:
+        y = y_of[fault.worker]
+        if fault.kind == "pause":
+            ax.barh(y, fault.seconds, left=fault.at, height=_BAR_HEIGHT + 0.22, zorder=4,
+                    facecolor="none", edgecolor=INK, hatch="..", linestyle=":",
+                    linewidth=lw(1.2), gid=f"fault:pause:{fault.worker}")
+            ax.text(fault.at + fault.seconds / 2, y + _BAR_HEIGHT / 2 + 0.12,
+                    f"paused {fault.seconds:g} s", ha="center", va="top", fontsize=fs(8),
+                    color=INK, zorder=6)
+        else:
+            ax.plot([fault.at], [y], linestyle="", marker="X", markersize=fs(14), color=INK,
+                    markeredgecolor="white", markeredgewidth=0.8, zorder=6,
+                    gid=f"fault:kill:{fault.worker}")
+            ax.text(fault.at, y + _BAR_HEIGHT / 2 + 0.12, "killed", ha="center", va="top",
+                    fontsize=fs(8), color=INK, zorder=6)
+
+
+#: legend entries for the faults a timeline draws
+FAULT_HANDLES = {
+    "kill": lambda: Line2D([], [], linestyle="", marker="X", markersize=fs(10), color=INK,
+                           label="worker killed (as SIGKILL)"),
+    "pause": lambda: Patch(facecolor="none", edgecolor=INK, hatch="..", linestyle=":",
+                           label="worker paused (frozen, lease not renewed)"),
+}
 
 
 @drawn_in_look
