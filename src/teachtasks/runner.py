@@ -551,7 +551,10 @@ class Runner:
         runs whose worker died. After ``stop()`` it keeps renewing until the
         last iteration in flight has really ended, so that no other runner
         takes a run this one is still executing."""
-        interval = min(self.lease_seconds / 3, 1.0)
+        # a lease is renewed three times in its life; a thread also wakes at least
+        # every second, to notice stop() soon (a simulated one needs not)
+        interval = self.lease_seconds / 3 if self._sim is not None else min(
+            self.lease_seconds / 3, 1.0)
         while True:
             stopping = self._rest(interval)
             if stopping and not self._workers_alive():
