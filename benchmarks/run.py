@@ -15,6 +15,10 @@ prints numbers for this machine and asserts nothing about speed.
 5. scale     the 50 newest failed runs among 100,000 in SQLite; the memory of
              100,000 finished runs in the memory store
 6. course    seconds to execute every notebook headless
+7. simulation  CPU seconds of 10,000 simulated iterations over ten simulated hours
+8. redis     RedisStore + Runner against RQ on the same real Redis (redis_vs_rq.py)
+9. celery    the Celery bridge against plain Celery on the same Redis
+             (celery_bridge_vs_celery.py)
 """
 
 from __future__ import annotations
@@ -333,8 +337,33 @@ def simulation(repeats: int) -> None:
         "(aim: a couple of seconds, 2 s)")
 
 
+# ---- 8 and 9. more than one machine: Redis ------------------------------------------------------
+def _script(title: str, name: str, *args: str) -> None:
+    """Run a benchmark that starts its own servers and worker processes (they
+    need a fresh interpreter each), and print its table under ``title``."""
+    import subprocess
+
+    say(title)
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name(name)), *args],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        say(f"   {line}" if line.strip() else "")
+
+
+def redis(repeats: int) -> None:
+    _script("8. redis: RedisStore + Runner against RQ on the same real Redis "
+            "(benchmarks/redis_vs_rq.py)", "redis_vs_rq.py", "--repeats", str(min(repeats, 3)))
+
+
+def celery(repeats: int) -> None:
+    _script("9. celery: the bridge against plain Celery on the same Redis "
+            "(benchmarks/celery_bridge_vs_celery.py)", "celery_bridge_vs_celery.py",
+            "--repeats", str(min(repeats, 3)))
+
+
 BENCHMARKS = {"dispatch": dispatch, "peers": peers, "durable": durable, "latency": latency,
-              "scale": scale, "course": course, "simulation": simulation}
+              "scale": scale, "course": course, "simulation": simulation, "redis": redis,
+              "celery": celery}
 
 
 def main() -> None:

@@ -62,6 +62,17 @@ from .stores import DefinitionRecord, MemoryStore, RunFilter, SQLiteStore, Store
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``teachtasks.RedisStore`` on first use: redis-py takes a fifth of a
+    second to import, and most lessons never need it."""
+    if name == "RedisStore":
+        from .stores.redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module 'teachtasks' has no attribute {name!r}")
+
+
 __all__ = [
     "ACTIVE_STATUSES", "FINAL_STATUSES", "NO_RETRY", "TRANSITIONS", "Aborted", "Clock",
     "ConfigurationError", "Context", "Continue", "Controller", "DefinitionInUseError",
@@ -70,7 +81,7 @@ __all__ = [
     "IllegalTransitionError", "InputValidationError", "InvalidArgumentError",
     "InvalidDefinitionError", "LeaseLostError", "LifecycleEntry", "LogRecord",
     "MaxIterationsError", "MemoryStore", "PayloadNotJSONError", "RealClock", "Refusal",
-    "Response", "RetryPolicy", "Run", "RunFilter", "RunLogger", "RunNotFoundError", "RunState",
+    "RedisStore", "Response", "RetryPolicy", "Run", "RunFilter", "RunLogger", "RunNotFoundError", "RunState",
     "Runner", "SQLiteStore", "SimulatedClock", "Status", "Step", "Store", "StoreError",
     "TaskDefinition", "TaskManager", "TeachtasksError", "TimeBudgetExceededError",
     "TriggerRefusedError", "UnknownDefinitionError", "can_transition", "check_json",
