@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import IllegalTransitionError, InvalidArgumentError, LeaseLostError
-from .payload import JSON
+from .payload import EMPTY, JSON
 from .run import UPDATABLE_FIELDS, LifecycleEntry, Run, Status, Step, check_transition
 
 #: How many times a run may lose its worker (a lease that expired) and be
@@ -62,7 +62,7 @@ def _entry(run: Run, step: Step, now: float, status: Status, worker: str | None,
         run.id, run.definition_id, step, now, status, worker=worker,
         attempt=run.attempt if attempt is None else attempt,
         iteration=run.iterations if iteration is None else iteration,
-        detail=detail or {},
+        detail=detail or EMPTY,
     )
 
 

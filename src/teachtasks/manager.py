@@ -43,7 +43,7 @@ from .errors import (
     UnknownDefinitionError,
 )
 from .events import EventBus
-from .payload import JSON
+from .payload import EMPTY, JSON
 from .run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status, Step
 from .stores.base import RunFilter, Store
 from .stores.memory import MemoryStore
@@ -272,7 +272,7 @@ class TaskManager:
         if parent_id:
             detail["parent"] = parent_id
         entry = LifecycleEntry(run_id, definition_id, Step.TRIGGERED, now, Status.PENDING,
-                               detail=detail)
+                               detail=detail or EMPTY)
         for _ in range(3):
             try:
                 created, is_new = self.store.create_run(run, entry)

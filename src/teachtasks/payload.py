@@ -99,7 +99,31 @@ def check_json(value: Any, where: str = "payload") -> JSON:
     _walk(value, where, [], set())
     if isinstance(value, _ALL_SCALARS):
         return value
+    if type(value) is dict and all(
+            type(k) is str and type(v) in _FLAT for k, v in value.items()):
+        return dict(value)  # flat, exact types: a shallow copy is the JSON copy
     return json.loads(json.dumps(value))
+
+
+class _Empty(dict):  # type: ignore[type-arg]
+    """A dict that stays empty: ``EMPTY``."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("this empty dict is shared and read-only; make your own with {}")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return dict, ()  # a copy is a plain, new dict
+
+
+#: The one empty dict that every lifecycle entry without a detail, and every
+#: stored run with no state, shares: one object, not one per entry (100,000
+#: runs' entries would spend 25 MB on empty dicts). Read-only; ``copy_json``
+#: of it is a new, plain ``{}``.
+EMPTY: dict[str, Any] = _Empty()
 
 
 def copy_json(value: JSON) -> JSON:
@@ -107,7 +131,7 @@ def copy_json(value: JSON) -> JSON:
     if value is None or isinstance(value, _ALL_SCALARS):
         return value
     if not value:
-        return type(value)()
+        return [] if isinstance(value, list) else {}
     if type(value) is dict and all(type(v) in _FLAT for v in value.values()):
         return dict(value)  # flat: a shallow copy is a deep one
     return json.loads(json.dumps(value))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .errors import IllegalTransitionError, InvalidArgumentError
-from .payload import JSON
+from .payload import EMPTY, JSON
 
 
 class Status(StrEnum):
@@ -166,7 +166,7 @@ class LifecycleEntry:
     worker: str | None = None
     attempt: int = 0
     iteration: int = 0
-    detail: dict[str, JSON] = field(default_factory=dict)
+    detail: dict[str, JSON] = field(default_factory=lambda: EMPTY)
     seq: int = 0
 
     def __str__(self) -> str:
