@@ -43,9 +43,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import queue
 import threading
-import time
 import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -251,12 +249,7 @@ class Runner:
         self.worker_names = [f"{name}-{i}{suffix}" for i in range(1, workers + 1)]
         self.lease_seconds = float(lease_seconds)
         self.poll_interval = float(poll_interval)
-        #: a token per wake-up: a worker with nothing to do blocks on ``get``
-        #: (in C, holding no lock of ours); a trigger puts one only when some
-        #: worker is waiting, so the hot path takes no lock at all
-        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
-        self._idle = 0  # worker threads waiting for a token
-        self._idle_lock = threading.Lock()
+        self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: dict[str, str] = {}
@@ -467,8 +460,8 @@ class Runner:
         if sim is not None:
             sim.notify()
             return
-        if self._idle:  # one int read, no lock: see _wait_for_work for why none is lost
-            self._tokens.put(None)
+        with self._wake:
+            self._wake.notify()
 
     def start(self) -> Runner:
         """Start the worker threads (and a housekeeper that renews leases and
@@ -527,24 +520,12 @@ class Runner:
             else:
                 sim.wait(None, for_work=True, until=due)
             return
-        with self._idle_lock:
-            self._idle += 1
-        try:
-            # Look once more, now that a trigger sees us waiting: a run created
-            # since our claim is found here, or its trigger puts a token.
-            due, now = self.store.next_due(), self.clock.now()
-            if (due is not None and due <= now) or self._stopping.is_set():
-                return
-            timeout = self.poll_interval
-            if due is not None:
-                timeout = min(timeout, due - now)
-            try:
-                self._tokens.get(timeout=timeout)
-            except queue.Empty:
-                pass
-        finally:
-            with self._idle_lock:
-                self._idle -= 1
+        timeout = self.poll_interval
+        if due is not None:
+            timeout = min(timeout, max(0.0, due - now))
+        with self._wake:
+            if not self._stopping.is_set():
+                self._wake.wait(timeout)
 
     def _rest(self, seconds: float) -> bool:
         """Wait ``seconds`` (simulated ones in a simulation); True once stopping."""
@@ -598,7 +579,8 @@ class Runner:
                 return True
             if deadline is not None and self.clock.now() >= deadline:
                 return False
-            time.sleep(0.01)
+            with self._wake:
+                self._wake.wait(0.01)
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking new runs and wait for the iterations in flight to end.
@@ -611,8 +593,8 @@ class Runner:
         if timeout is not None:
             check_number(timeout, "timeout", low=0)
         self._stopping.set()
-        for _ in self.worker_names:  # wake every waiting worker
-            self._tokens.put(None)
+        with self._wake:
+            self._wake.notify_all()
         deadline = None if timeout is None else self.clock.now() + timeout
         for thread in self._threads:
             left = None if deadline is None else max(0.0, deadline - self.clock.now())
