@@ -17,7 +17,6 @@ was most of the runner's cost; a dict per run was most of its memory.)
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -30,6 +29,7 @@ from ..errors import (
     RunNotFoundError,
     UnknownDefinitionError,
 )
+from ..locks import PoliteLock
 from ..payload import EMPTY, copy_json
 from ..run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status
 from .base import DefinitionRecord, RunFilter, Store
@@ -52,7 +52,9 @@ def _compile(name: str, params: str, body: list[str], **names: Any) -> Any:
                                  "copy_json": copy_json, "EMPTY": EMPTY, **names}
     for i, field_name in enumerate(_FIELDS):
         namespace[f"set{i}"] = Run.__dict__[field_name].__set__
-    exec("\n".join([f"def {name}({params}):", *body]), namespace)  # noqa: S102
+    # compiled as part of this file, so a profile names them memory.py:_snapshot ...
+    source = "\n".join([f"def {name}({params}):", *body])
+    exec(compile(source, __file__, "exec"), namespace)  # noqa: S102
     return namespace[name]
 
 
@@ -100,7 +102,8 @@ class MemoryStore(Store):
     """Runs, lifecycle entries and logs in this process's memory."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        # polite: a thread that finds it taken sleeps and retries (locks.py)
+        self._lock = PoliteLock(reentrant=True)
         self._definitions: dict[str, DefinitionRecord] = {}
         self._runs: dict[str, _Record] = {}
         self._counts: dict[Status, int] = dict.fromkeys(Status, 0)
