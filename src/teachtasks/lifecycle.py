@@ -27,7 +27,15 @@ from typing import Any
 
 from .errors import IllegalTransitionError, InvalidArgumentError, LeaseLostError
 from .payload import EMPTY, JSON
-from .run import UPDATABLE_FIELDS, LifecycleEntry, Run, Status, Step, check_transition
+from .run import (
+    UPDATABLE_FIELDS,
+    LifecycleEntry,
+    Run,
+    Status,
+    Step,
+    check_transition,
+    new_entry,
+)
 
 #: How many times a run may lose its worker (a lease that expired) and be
 #: requeued before it fails for good: a run that kills its worker every time
@@ -58,11 +66,11 @@ class Change:
 def _entry(run: Run, step: Step, now: float, status: Status, worker: str | None,
            detail: dict[str, JSON] | None = None, *, iteration: int | None = None,
            attempt: int | None = None) -> LifecycleEntry:
-    return LifecycleEntry(
-        run.id, run.definition_id, step, now, status, worker=worker,
-        attempt=run.attempt if attempt is None else attempt,
-        iteration=run.iterations if iteration is None else iteration,
-        detail=detail or EMPTY,
+    return new_entry(
+        run.id, run.definition_id, step, now, status, worker,
+        run.attempt if attempt is None else attempt,
+        run.iterations if iteration is None else iteration,
+        detail or EMPTY,
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import MAX_DELAY_SECONDS, check_number, check_text
+from .checks import check_number, check_text
 from .clock import Clock, RealClock
 from .definition import TaskDefinition, task
 from .errors import (
@@ -44,7 +44,7 @@ from .errors import (
 )
 from .events import EventBus
 from .payload import EMPTY, JSON
-from .run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status, Step
+from .run import ACTIVE_STATUSES, LifecycleEntry, LogRecord, Run, Status, Step, new_entry
 from .stores.base import RunFilter, Store
 from .stores.memory import MemoryStore
 
@@ -249,17 +249,15 @@ class TaskManager:
         the input is not JSON or fails validation, or ``on_before_trigger``
         refuses."""
         definition = self.get_definition(definition_id)
-        check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
-                     hint=" (seconds before a worker may take the run)")
-        if idempotency_key is not None and (
-            not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 200
-        ):
-            raise InvalidArgumentError("idempotency_key must be a string of 1 to 200 characters")
-        check_text(idempotency_key, "idempotency_key", optional=True)
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 200:
+                raise InvalidArgumentError(
+                    "idempotency_key must be a string of 1 to 200 characters")
+            check_text(idempotency_key, "idempotency_key")
         if parent_id is not None:
             check_text(parent_id, "parent_id")
             self.store.get_run(parent_id)  # RunNotFoundError if there is no such parent
-        checked = definition.admit(input, delay=delay)
+        checked = definition.admit(input, delay=delay)  # checks the delay too
         now = self.clock.now()
         run_id = self._new_id()
         run = Run(
@@ -271,8 +269,8 @@ class TaskManager:
             detail["delay"] = delay
         if parent_id:
             detail["parent"] = parent_id
-        entry = LifecycleEntry(run_id, definition_id, Step.TRIGGERED, now, Status.PENDING,
-                               detail=detail or EMPTY)
+        entry = new_entry(run_id, definition_id, Step.TRIGGERED, now, Status.PENDING, None, 0, 0,
+                          detail or EMPTY)
         for _ in range(3):
             try:
                 created, is_new = self.store.create_run(run, entry)

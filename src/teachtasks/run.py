@@ -178,6 +178,33 @@ class LifecycleEntry:
         return f"t={self.time:8.3f}  {self.run_id:<8} {self.step.value:<17} -> {self.status.value}{where}{it}{extra}"
 
 
+_NEW = object.__new__
+(_E_RUN, _E_DEFINITION, _E_STEP, _E_TIME, _E_STATUS, _E_WORKER, _E_ATTEMPT, _E_ITERATION,
+ _E_DETAIL, _E_SEQ) = (LifecycleEntry.__dict__[name].__set__ for name in (
+    "run_id", "definition_id", "step", "time", "status", "worker", "attempt", "iteration",
+    "detail", "seq"))
+
+
+def new_entry(run_id: str, definition_id: str, step: Step, time: float, status: Status,
+              worker: str | None, attempt: int, iteration: int,
+              detail: dict[str, JSON]) -> LifecycleEntry:
+    """``LifecycleEntry(...)`` with every field but ``seq`` given, in half the
+    time: it fills the slots directly instead of going through the frozen
+    ``__init__``. The lifecycle rules build four entries for every run."""
+    entry = _NEW(LifecycleEntry)
+    _E_RUN(entry, run_id)
+    _E_DEFINITION(entry, definition_id)
+    _E_STEP(entry, step)
+    _E_TIME(entry, time)
+    _E_STATUS(entry, status)
+    _E_WORKER(entry, worker)
+    _E_ATTEMPT(entry, attempt)
+    _E_ITERATION(entry, iteration)
+    _E_DETAIL(entry, detail)
+    _E_SEQ(entry, 0)
+    return entry
+
+
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     """One line a run wrote with ``context.log``."""

@@ -44,6 +44,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -250,6 +251,9 @@ class Runner:
         self.lease_seconds = float(lease_seconds)
         self.poll_interval = float(poll_interval)
         self._wake = threading.Condition()
+        #: worker threads inside ``_wake.wait``: a trigger notifies only when
+        #: one is (the condition costs a lock and a call for nothing otherwise)
+        self._idle = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: dict[str, str] = {}
@@ -460,8 +464,9 @@ class Runner:
         if sim is not None:
             sim.notify()
             return
-        with self._wake:
-            self._wake.notify()
+        if self._idle:  # one int read: see _wait_for_work for why no wake-up is lost
+            with self._wake:
+                self._wake.notify()
 
     def start(self) -> Runner:
         """Start the worker threads (and a housekeeper that renews leases and
@@ -524,8 +529,15 @@ class Runner:
         if due is not None:
             timeout = min(timeout, max(0.0, due - now))
         with self._wake:
-            if not self._stopping.is_set():
-                self._wake.wait(timeout)
+            self._idle += 1
+            try:
+                # Look once more now that a trigger sees us waiting: a run it
+                # created before is found here; one created after, it notifies.
+                due = self.store.next_due()
+                if not self._stopping.is_set() and (due is None or due > self.clock.now()):
+                    self._wake.wait(timeout)
+            finally:
+                self._idle -= 1
 
     def _rest(self, seconds: float) -> bool:
         """Wait ``seconds`` (simulated ones in a simulation); True once stopping."""
@@ -579,8 +591,7 @@ class Runner:
                 return True
             if deadline is not None and self.clock.now() >= deadline:
                 return False
-            with self._wake:
-                self._wake.wait(0.01)
+            time.sleep(0.01)  # not on _wake: a trigger's notify is for a worker
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking new runs and wait for the iterations in flight to end.
