@@ -63,7 +63,8 @@ class PoliteLock:
         self._lock.release()
 
     def __enter__(self) -> PoliteLock:
-        self.acquire()
+        if not self._lock.acquire(blocking=False):  # the common case, without a call
+            self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
