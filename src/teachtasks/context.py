@@ -132,12 +132,28 @@ class Context:
         self._emit = emit
         self._input = copy_json(run.input)
         self.clock = clock
-        self.state = RunState(run, store, clock, worker)
-        self.log = RunLogger(run, store, clock)
+        self._store = store
+        self._state: RunState | None = None
+        self._log: RunLogger | None = None
         # a read-only view of the application's services (not a copy: one per
         # iteration would cost for nothing)
         self.services: Mapping[str, Any] = MappingProxyType(
             services if isinstance(services, dict) else dict(services or {}))
+
+    @property
+    def state(self) -> RunState:
+        """The run's saved state (``RunState``), made on first use: most
+        iterations never touch it."""
+        if self._state is None:
+            self._state = RunState(self.run, self._store, self.clock, self.worker)
+        return self._state
+
+    @property
+    def log(self) -> RunLogger:
+        """The run's log (``RunLogger``), made on first use."""
+        if self._log is None:
+            self._log = RunLogger(self.run, self._store, self.clock)
+        return self._log
 
     @property
     def input(self) -> JSON:

@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checks import MAX_DELAY_SECONDS, check_number
-from .errors import InvalidDefinitionError, TeachtasksError
+from .errors import (
+    InputValidationError,
+    InvalidDefinitionError,
+    TeachtasksError,
+    TriggerRefusedError,
+)
 from .lifecycle import DEFAULT_MAX_REQUEUES
-from .payload import JSON
+from .payload import JSON, check_json
 from .run import LifecycleEntry, Run, Step
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
@@ -188,9 +193,6 @@ class TaskDefinition:
         one place for ``TaskManager.trigger`` and the Celery bridge: the delay
         is a number of seconds in range, the input is JSON (a checked copy is
         returned), ``validate`` accepts it, ``on_before_trigger`` does not refuse."""
-        from .errors import InputValidationError, TriggerRefusedError
-        from .payload import check_json
-
         check_number(delay, "delay", low=0, high=MAX_DELAY_SECONDS,
                      hint=" (seconds before a worker may take the run)")
         checked = check_json(input, "input")

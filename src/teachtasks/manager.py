@@ -128,7 +128,7 @@ class TaskManager:
         self._lock = threading.RLock()
         self._definitions: dict[str, TaskDefinition] = {}
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
-        self._new_run_listeners: list[Callable[[Run], None]] = []
+        self._new_run_listeners: list[tuple[weakref.ref[Any] | None, Callable[..., None]]] = []
         #: definitions that refused an emitted event, newest last
         self.refusals: list[Refusal] = []
 
@@ -225,10 +225,11 @@ class TaskManager:
         wake an idle worker). Bound methods are held weakly, so a runner that
         is thrown away does not stay alive (or get called) because of this."""
         if inspect.ismethod(listener):
-            ref = weakref.WeakMethod(listener)
-            self._new_run_listeners.append(lambda run: (m := ref()) is not None and m(run))
+            # (a weak reference to the object, its plain function): cheaper to
+            # call on every trigger than a WeakMethod
+            self._new_run_listeners.append((weakref.ref(listener.__self__), listener.__func__))
         else:
-            self._new_run_listeners.append(listener)
+            self._new_run_listeners.append((None, listener))
 
     def trigger(
         self,
@@ -282,8 +283,11 @@ class TaskManager:
         else:
             raise TeachtasksError("three run ids in a row were taken; check the id generator")
         if is_new:
-            for listener in list(self._new_run_listeners):
-                listener(created)
+            for owner, function in tuple(self._new_run_listeners):
+                if owner is None:
+                    function(created)
+                elif (obj := owner()) is not None:  # its runner is still there
+                    function(obj, created)
         return created
 
     def _new_id(self) -> str:

@@ -240,7 +240,7 @@ class CeleryContext(Context):
         self._bridge = bridge
         #: the Celery task object (``task.request`` is Celery's own context)
         self.celery_task = task
-        self.log = _CeleryLogger(run, bridge)
+        self._log = _CeleryLogger(run, bridge)  # what ctx.log gives (see Context.log)
 
     @property
     def request(self) -> Any:
