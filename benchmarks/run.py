@@ -61,9 +61,8 @@ def pool_seconds(runs: int) -> float:
     return time.perf_counter() - start
 
 
-def teachtasks_seconds(runs: int, store_path: Path | None = None) -> float:
-    store = SQLiteStore(store_path) if store_path else None
-    tasks = TaskManager(store, clock=RealClock())
+def teachtasks_seconds(runs: int) -> float:
+    tasks = TaskManager(clock=RealClock())
     tasks.task("noop")(noop)
     runner = Runner(tasks, workers=WORKERS).start()
     try:
@@ -75,8 +74,6 @@ def teachtasks_seconds(runs: int, store_path: Path | None = None) -> float:
         return time.perf_counter() - start
     finally:
         runner.stop()
-        if store is not None:
-            store.close()
 
 
 def huey_memory_seconds(runs: int) -> float:

@@ -496,15 +496,14 @@ class Runner:
         while not self._stopping.is_set():
             try:
                 run = self.step(worker)
-                due = None if run is not None else self.store.next_due()
+                if run is None:
+                    self._wait_for_work()
             except Exception as exc:  # a store that failed (a locked file, Redis gone): note it, go on
                 self._note_error(worker, exc)
                 self._rest(self.poll_interval)
                 continue
             if run is not None:
                 self._stepped(run)
-            else:
-                self._wait_for_work(due)
 
     def _stepped(self, run: Run) -> None:
         """After an iteration: a run that goes on may be for another worker."""
@@ -513,28 +512,25 @@ class Runner:
         if self._sim is not None:
             self._sim.stepped(run)
 
-    def _wait_for_work(self, due: float | None) -> None:
-        """Wait until the next due run (``due``), a new run, or at most
+    def _wait_for_work(self) -> None:
+        """Wait until the next due run, a new run, or at most
         ``poll_interval``: other processes may add runs to a shared store.
         A simulated pool does not poll: nothing outside it adds runs, and
         every change that makes one due wakes it."""
-        sim, now = self._sim, self.clock.now()
+        sim = self._sim
         if sim is not None:
-            if due is None or due <= now:
-                sim.wait(None, for_work=True)
-            else:
-                sim.wait(None, for_work=True, until=due)
+            due, now = self.store.next_due(), self.clock.now()
+            sim.wait(None if due is None or due <= now else due, for_work=True)
             return
-        timeout = self.poll_interval
-        if due is not None:
-            timeout = min(timeout, max(0.0, due - now))
         with self._wake:
             self._idle += 1
             try:
-                # Look once more now that a trigger sees us waiting: a run it
-                # created before is found here; one created after, it notifies.
-                due = self.store.next_due()
-                if not self._stopping.is_set() and (due is None or due > self.clock.now()):
+                # Look at the store only now that a trigger sees us waiting: a run
+                # it created before is found here; one created after, it notifies.
+                due, now = self.store.next_due(), self.clock.now()
+                if not self._stopping.is_set() and (due is None or due > now):
+                    timeout = self.poll_interval if due is None else min(
+                        self.poll_interval, due - now)
                     self._wake.wait(timeout)
             finally:
                 self._idle -= 1
@@ -544,7 +540,7 @@ class Runner:
         sim = self._sim
         if sim is None:
             return self._stopping.wait(seconds)
-        sim.wait(seconds, for_work=False)
+        sim.sleep(seconds)
         return self._stopping.is_set()
 
     def _workers_alive(self) -> bool:

@@ -140,7 +140,7 @@ class Simulation:
 
     def sleep(self, seconds: float) -> float:
         """Let ``seconds`` of simulated time pass for the calling worker."""
-        self.wait(seconds, for_work=False)
+        self.wait(round(self.clock.now() + max(0.0, seconds), 9), for_work=False)
         return self.clock.now()
 
     def _schedule(self, actor: _Actor, when: float) -> None:
@@ -148,21 +148,18 @@ class Simulation:
         actor.wake = when
         heapq.heappush(self._heap, (when, actor.order, actor.seq, actor))
 
-    def wait(self, seconds: float | None, *, for_work: bool, until: float | None = None) -> None:
-        """Hand control back until ``seconds`` have passed (None: no limit) or
-        the moment ``until``, or, ``for_work``, until ``notify()`` says a run
-        may be due."""
+    def wait(self, until: float | None, *, for_work: bool) -> None:
+        """Hand control back until the moment ``until`` (None: no limit), or,
+        ``for_work``, until ``notify()`` says a run may be due. A worker waiting
+        for a due run passes its due time exactly (never rounded below it: the
+        claim that follows must find the run due)."""
         actor = self._me()
         assert actor is not None, "only a simulated thread waits in the simulation"
-        if until is not None:
-            # exactly the due time a run was given (never rounded below it: the
-            # claim that follows must find the run due)
-            self._schedule(actor, max(until, self.clock.now()))
-        elif seconds is None:
+        if until is None:
             actor.seq += 1
             actor.wake = None
         else:
-            self._schedule(actor, round(self.clock.now() + max(0.0, seconds), 9))
+            self._schedule(actor, max(until, self.clock.now()))
         actor.for_work = for_work
         self._main.release()
         actor.gate.acquire()
